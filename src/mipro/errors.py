@@ -1,0 +1,81 @@
+"""The one exception tree of mipro.
+
+::
+
+    MiproError
+    ├── ConfigurationError      a caller mistake, raised before the first LM call
+    ├── ParseError              an LM reply that does not fit the signature
+    ├── EvaluationError         an evaluation that exceeded its error budget
+    ├── BudgetExhausted         an optimizer reached ``max_lm_calls``
+    └── LMError                 a failed LM call; ``retryable`` says if trying again may help
+        ├── LMUnavailableError  nothing answers at the endpoint, or the model cannot load
+        ├── LMTimeoutError      the call took longer than its timeout
+        ├── RateLimitError      the server asked us to slow down (429)
+        └── ContextWindowError  the prompt does not fit the model's context window
+"""
+
+from __future__ import annotations
+
+
+class MiproError(Exception):
+    """Root of every error raised by mipro."""
+
+
+class ConfigurationError(MiproError, ValueError):
+    """A caller mistake: a bad argument, field, file or row. Raised before any LM call."""
+
+
+class ParseError(MiproError):
+    """An LM reply could not be parsed into the signature's output fields."""
+
+    def __init__(self, message: str, *, module: str, raw_reply: str, field: str | None = None):
+        self.module = module
+        self.raw_reply = raw_reply
+        self.field = field
+        super().__init__(f"{module}: {message}\nRaw reply: {raw_reply!r}")
+
+
+class EvaluationError(MiproError):
+    """An evaluation stopped because more examples failed than its ``max_errors`` allows."""
+
+    def __init__(self, message: str, *, failures: list[tuple[int, str]]):
+        self.failures = failures
+        lines = "\n".join(f"  example {index}: {reason}" for index, reason in failures)
+        super().__init__(f"{message}\nFailed examples:\n{lines}")
+
+
+class BudgetExhausted(MiproError):
+    """The LM-call budget of an optimizer run is spent."""
+
+
+class LMError(MiproError):
+    """A failed LM call."""
+
+    retryable: bool = False
+
+
+class LMUnavailableError(LMError):
+    """The LM cannot be reached or loaded."""
+
+    retryable = True
+
+
+class LMTimeoutError(LMError):
+    """The LM call exceeded its timeout."""
+
+    retryable = True
+
+
+class RateLimitError(LMError):
+    """The server rejected the call for rate limiting (HTTP 429)."""
+
+    retryable = True
+
+
+class ContextWindowError(LMError):
+    """The prompt is longer than the model's context window."""
+
+    def __init__(self, message: str, *, prompt_tokens: int, context_window: int):
+        self.prompt_tokens = prompt_tokens
+        self.context_window = context_window
+        super().__init__(message)
