@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from mipro.errors import ConfigurationError, EvaluationError
+from mipro.errors import BudgetExhausted, ConfigurationError, EvaluationError
 from mipro.lm.base import LM
 from mipro.lm.context import using_lm
 from mipro.program import Example, Module, Prediction, TraceStep, tracing
@@ -130,6 +130,9 @@ class Evaluate:
             try:
                 prediction = program(**example.inputs())
                 score = call_metric(self.metric, example, prediction, steps)
+            except BudgetExhausted:
+                stop.set()
+                raise  # not the example's fault: the whole evaluation stops
             except Exception as error:  # noqa: BLE001 - every failure is counted and reported
                 return ExampleResult(index, example, None, 0.0, f"{type(error).__name__}: {error}",
                                      tuple(steps))

@@ -1,0 +1,130 @@
+"""Stage 1: demo-set candidates per predictor, bootstrapped from the program's own traces."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pydantic_core import to_jsonable_python
+
+from mipro.evaluate import Evaluate, Metric
+from mipro.lm.base import LM
+from mipro.program import Example, Module, TraceStep
+from mipro.program.predict import REASONING
+from mipro.signatures import Signature
+from mipro.optimize.records import Demo, DemoSet
+
+
+@dataclass(frozen=True)
+class BootstrapSettings:
+    """How many demo sets to build and how large they are."""
+
+    num_sets: int
+    max_bootstrapped_demos: int = 4
+    max_labeled_demos: int = 4
+    metric_threshold: float = 1.0
+    max_examples: int | None = None
+    num_threads: int = 1
+
+
+def bootstrap_demo_sets(
+    program: Module,
+    trainset: Sequence[Example],
+    metric: Metric,
+    settings: BootstrapSettings,
+    *,
+    seed: int,
+    teacher_lm: LM | None = None,
+    display_progress: bool = True,
+) -> dict[str, list[DemoSet]]:
+    """Demo-set candidates for every predictor of ``program``.
+
+    Set 0 is each predictor's demos as given; set 1 holds labeled examples only; the others
+    mix demos from whole-program traces that passed ``metric`` (taken from the same examples
+    for every predictor, so a set is coherent across stages) with labeled examples.
+    """
+    rng = random.Random(seed)
+    order = list(range(len(trainset)))
+    rng.shuffle(order)
+    names = [name for name, _ in program.named_predictors()]
+    given = {name: [_plain(d) for d in p.demos] for name, p in program.named_predictors()}
+    if settings.max_bootstrapped_demos == 0 and settings.max_labeled_demos == 0:
+        return {name: [given[name]] for name in names}
+
+    traced = _successful_traces(program, [trainset[i] for i in order[: _pool_size(settings, trainset)]],
+                                metric, settings, teacher_lm, display_progress)
+    sets: dict[str, list[DemoSet]] = {name: [given[name]] for name in names}
+    signatures = dict((name, p.signature) for name, p in program.named_predictors())
+    for name in names:
+        sets[name].append(_labeled(trainset, order, signatures[name], settings.max_labeled_demos, set()))
+    for set_index in range(max(0, settings.num_sets - 2)):
+        sampled = list(traced)
+        rng.shuffle(sampled)
+        size = settings.max_bootstrapped_demos if set_index == 0 else rng.randint(
+            1, max(1, settings.max_bootstrapped_demos))
+        chosen = sampled[:size]
+        used = {example_index for example_index, _ in chosen}
+        for name in names:
+            demos = [demos_by_name[name] for _, demos_by_name in chosen if name in demos_by_name]
+            room = max(0, settings.max_labeled_demos - len(demos))
+            demos += _labeled(trainset, order, signatures[name], room, used)
+            sets[name].append(demos)
+    return sets
+
+
+def _pool_size(settings: BootstrapSettings, trainset: Sequence[Example]) -> int:
+    wanted = settings.max_examples or max(8, 2 * settings.max_bootstrapped_demos * settings.num_sets)
+    return min(len(trainset), wanted)
+
+
+def _successful_traces(
+    program: Module,
+    examples: list[Example],
+    metric: Metric,
+    settings: BootstrapSettings,
+    teacher_lm: LM | None,
+    display_progress: bool,
+) -> list[tuple[int, dict[str, Demo]]]:
+    """(example position, {predictor name: demo}) for every example whose run passed."""
+    if settings.max_bootstrapped_demos == 0 or not examples:
+        return []
+    student = program.deepcopy()
+    names_by_id = {id(p): name for name, p in student.named_predictors()}
+    result = Evaluate(examples, metric, num_threads=settings.num_threads, lm=teacher_lm,
+                      display_progress=display_progress, description="Bootstrapping demos")(student)
+    traced = []
+    for outcome in result.results:
+        if outcome.error is None and outcome.score >= settings.metric_threshold:
+            traced.append((outcome.index, _demos_from_trace(outcome.trace, names_by_id)))
+    return traced
+
+
+def _demos_from_trace(trace: Sequence[TraceStep], names_by_id: dict[int, str]) -> dict[str, Demo]:
+    demos: dict[str, Demo] = {}
+    for step in trace:
+        name = names_by_id.get(id(step.predictor))
+        if name is not None and name not in demos:
+            demos[name] = _plain({**step.inputs, **step.outputs})
+    return demos
+
+
+def _labeled(trainset: Sequence[Example], order: list[int], signature: Signature, count: int,
+             excluded: set[int]) -> DemoSet:
+    """Up to ``count`` raw examples that carry every output field of ``signature``."""
+    outputs = [f.name for f in signature.output_fields if f != REASONING]
+    demos: DemoSet = []
+    for position, index in enumerate(order):
+        if len(demos) >= count:
+            break
+        example = trainset[index]
+        if position in excluded or not all(name in example for name in outputs):
+            continue
+        fields = {f.name: example[f.name] for f in signature.fields if f.name in example}
+        demos.append(_plain(fields))
+    return demos
+
+
+def _plain(demo: object) -> Demo:
+    value: Demo = to_jsonable_python(dict(demo))  # type: ignore[call-overload]
+    return value

@@ -1,0 +1,39 @@
+"""``auto`` presets: candidate and trial counts from the program's size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mipro.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class Preset:
+    num_candidates: int
+    base_trials: int
+    trials_per_extra_predictor: int
+    max_valset: int
+
+
+PRESETS: dict[str, Preset] = {
+    "light": Preset(num_candidates=5, base_trials=10, trials_per_extra_predictor=4, max_valset=50),
+    "medium": Preset(num_candidates=10, base_trials=25, trials_per_extra_predictor=8, max_valset=150),
+    "heavy": Preset(num_candidates=15, base_trials=50, trials_per_extra_predictor=15, max_valset=300),
+}
+
+
+def resolve_counts(auto: str | None, num_predictors: int, num_candidates: int | None,
+                   num_trials: int | None) -> tuple[int, int, int | None]:
+    """(num_candidates, num_trials, max_valset) from ``auto``; explicit counts override it."""
+    if auto is None:
+        if num_candidates is None or num_trials is None:
+            raise ConfigurationError(
+                "with auto=None, give both num_candidates and num_trials (e.g. 6 and 20), "
+                f"or pick auto from {sorted(PRESETS)}"
+            )
+        return num_candidates, num_trials, None
+    if auto not in PRESETS:
+        raise ConfigurationError(f"auto must be one of {sorted(PRESETS)} or None, got {auto!r}")
+    preset = PRESETS[auto]
+    trials = preset.base_trials + preset.trials_per_extra_predictor * max(0, num_predictors - 1)
+    return (num_candidates or preset.num_candidates, num_trials or trials, preset.max_valset)

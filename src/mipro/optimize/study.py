@@ -1,0 +1,147 @@
+"""The run's persistent record: an Optuna study holding trials, candidates and full evaluations.
+
+Trials are Optuna trials (parameters, minibatch score as the value, minibatch example ids as a
+user attribute). Candidates, settings and full evaluations are study user attributes, so a
+crashed run resumes from storage and several workers can share one study.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from mipro.errors import ConfigurationError
+from mipro.optimize.records import (
+    Candidates,
+    Configuration,
+    FullEvaluation,
+    TrialRecord,
+    configuration_key,
+)
+
+_CANDIDATES = "candidates"
+_SETTINGS = "settings"
+_FULL_EVAL_PREFIX = "full_eval:"
+_WORKER = "worker"
+_MINIBATCH_IDS = "minibatch_ids"
+
+
+def storage_url(run_name: str, storage: str | None) -> str:
+    """The Optuna storage URL of a run: ``storage`` as given, else ``./mipro_runs/<run>.db``."""
+    if storage:
+        return storage
+    folder = Path("mipro_runs")
+    folder.mkdir(exist_ok=True)
+    return f"sqlite:///{folder / f'{run_name}.db'}"
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class RunStudy:
+    """A thin facade over one Optuna study: what the optimizer reads and records."""
+
+    def __init__(self, run_name: str, storage: str | None, settings: dict[str, Any]) -> None:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self.url = storage_url(run_name, storage)
+        self.study = optuna.create_study(
+            study_name=run_name, storage=self.url, direction="maximize", load_if_exists=True
+        )
+        self._check_settings(settings)
+
+    def _check_settings(self, settings: dict[str, Any]) -> None:
+        stored = self.study.user_attrs.get(_SETTINGS)
+        normalized = json.loads(json.dumps(settings, sort_keys=True, default=str))
+        if stored is None:
+            self.study.set_user_attr(_SETTINGS, normalized)
+            return
+        changed = {k: (stored.get(k), v) for k, v in normalized.items() if stored.get(k) != v}
+        if changed:
+            details = ", ".join(f"{k}: stored {old!r}, now {new!r}" for k, (old, new) in changed.items())
+            raise ConfigurationError(
+                f"run {self.study.study_name!r} in {self.url} was started with other settings "
+                f"({details}); use another run_name or the same settings to resume"
+            )
+
+    # Candidates -------------------------------------------------------------------------
+    def load_candidates(self) -> Candidates | None:
+        text = self.study.user_attrs.get(_CANDIDATES)
+        return Candidates.from_json(text) if text else None
+
+    def save_candidates(self, candidates: Candidates) -> None:
+        self.study.set_user_attr(_CANDIDATES, candidates.to_json())
+
+    # Trials -----------------------------------------------------------------------------
+    def completed_trials(self) -> list[TrialRecord]:
+        trials = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        return [
+            TrialRecord(t.number, dict(t.params), tuple(t.user_attrs.get(_MINIBATCH_IDS, ())),
+                        float(t.value if t.value is not None else 0.0))
+            for t in sorted(trials, key=lambda t: t.number)
+        ]
+
+    def count_active_trials(self) -> int:
+        """Trials completed, or still running in a live worker."""
+        states = (TrialState.COMPLETE, TrialState.RUNNING)
+        return len(self.study.get_trials(deepcopy=False, states=states))
+
+    def fail_stale_trials(self) -> int:
+        """Mark trials left RUNNING by a dead worker on this host as failed; returns how many."""
+        host = socket.gethostname()
+        failed = 0
+        for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            owner = str(trial.user_attrs.get(_WORKER, ""))
+            owner_host, _, pid = owner.partition(":")
+            if owner_host == host and pid.isdigit() and not _process_alive(int(pid)):
+                self.study.tell(trial.number, state=TrialState.FAIL)
+                failed += 1
+        return failed
+
+    def ask(self, distributions: dict[str, optuna.distributions.BaseDistribution],
+            sampler: optuna.samplers.BaseSampler) -> optuna.Trial:
+        self.study.sampler = sampler
+        trial = self.study.ask(distributions)
+        trial.set_user_attr(_WORKER, worker_id())
+        return trial
+
+    def tell(self, trial: optuna.Trial, score: float, minibatch_ids: list[int]) -> None:
+        trial.set_user_attr(_MINIBATCH_IDS, minibatch_ids)
+        self.study.tell(trial, score)
+
+    def abandon(self, trial: optuna.Trial) -> None:
+        self.study.tell(trial, state=TrialState.FAIL)
+
+    # Full evaluations -------------------------------------------------------------------
+    def full_evaluations(self) -> list[FullEvaluation]:
+        records = [
+            FullEvaluation(**value) for key, value in self.study.user_attrs.items()
+            if key.startswith(_FULL_EVAL_PREFIX)
+        ]
+        return sorted(records, key=lambda record: record.after_trial)
+
+    def has_full_evaluation(self, configuration: Configuration) -> bool:
+        return _FULL_EVAL_PREFIX + configuration_key(configuration) in self.study.user_attrs
+
+    def add_full_evaluation(self, record: FullEvaluation) -> None:
+        key = _FULL_EVAL_PREFIX + configuration_key(record.configuration)
+        self.study.set_user_attr(key, {
+            "configuration": record.configuration, "score": record.score,
+            "after_trial": record.after_trial, "num_failed": record.num_failed,
+        })
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
