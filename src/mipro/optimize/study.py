@@ -34,11 +34,10 @@ _MINIBATCH_IDS = "minibatch_ids"
 
 def storage_url(run_name: str, storage: str | None) -> str:
     """The Optuna storage URL of a run: ``storage`` as given, else ``./mipro_runs/<run>.db``."""
-    if storage:
-        return storage
-    folder = Path("mipro_runs")
-    folder.mkdir(exist_ok=True)
-    return f"sqlite:///{folder / f'{run_name}.db'}"
+    url = storage or f"sqlite:///{Path('mipro_runs') / f'{run_name}.db'}"
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return url
 
 
 def worker_id() -> str:
