@@ -1,0 +1,43 @@
+import json
+import textwrap
+
+import pytest
+
+from mipro.cli import main
+
+PROGRAM_FILE = textwrap.dedent("""
+    from mipro.testing import SimulatedLM, SimulatedProgram, exact_answer, make_examples
+    program = SimulatedProgram(SimulatedLM())
+    trainset = make_examples(60)
+    valset = make_examples(40, start=60)
+    testset = make_examples(40, start=100)
+    metric = exact_answer
+""")
+
+
+def test_optimize_a_program_file_reports_and_saves(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "task.py").write_text(PROGRAM_FILE)
+    code = main(["optimize", "--program-file", "task.py", "--num-trials", "6",
+                 "--num-candidates", "3", "--minibatch-size", "10", "--output", "best.json"])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "Planned LM calls" in err
+    assert "Trial   6/6" in err
+    assert "Held-out test score (40 examples)" in err and "before" in err and "after" in err
+    assert "saved to best.json" in err
+    saved = json.loads((tmp_path / "best.json").read_text())
+    assert set(saved) == {"hint", "answer"}
+    assert (tmp_path / "mipro_runs" / "task-seed0.db").exists()
+
+
+def test_program_file_missing_names_is_a_clear_error(tmp_path, capsys):
+    path = tmp_path / "bad.py"
+    path.write_text("program = None\n")
+    assert main(["optimize", "--program-file", str(path)]) == 2
+    assert "must define trainset, metric" in capsys.readouterr().err
+
+
+def test_unknown_task_is_rejected_by_the_parser():
+    with pytest.raises(SystemExit):
+        main(["optimize", "--task", "nope"])
