@@ -12,9 +12,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, get_args
 
+from mipro.adapters.json_reply import parse_json_reply, reply_schema
 from mipro.lm.base import LMCapabilities, LMRequest
 from mipro.signatures import Field, Signature
-from mipro.signatures.types import format_value, is_json_type, is_literal, parse_value, type_name
+from mipro.signatures.types import coerce_value, format_value, is_json_type, is_literal, type_name
+
+_CHARS_PER_TOKEN = 2
+_MIN_LINE_CHARS = 32
 
 
 class FieldParseError(ValueError):
@@ -49,26 +53,58 @@ class Adapter(ABC):
         """The request for one call; ``reminder`` is a format note added on a retry."""
 
     def parse(self, signature: Signature, reply: str) -> dict[str, Any]:
-        """Parse a reply into typed output values; raises ``FieldParseError``."""
-        text = reply
-        if self.reply_starts_inside_first_field:
-            text = f"{signature.output_fields[0].label}:{reply}"
-        raw_values = split_reply(signature, text)
+        """Parse a reply into typed output values; raises ``FieldParseError``.
+
+        Both reply shapes are read: ``Label: value`` lines and a JSON object keyed by field name.
+        """
+        raw_values: Mapping[str, Any] | None = parse_json_reply(signature, reply)
+        if raw_values is None:
+            text = reply
+            if self.reply_starts_inside_first_field:
+                text = f"{signature.output_fields[0].label}:{reply}"
+            raw_values = split_reply(signature, text)
         values = {}
         for output in signature.output_fields:
+            if output.name not in raw_values:
+                raise FieldParseError(output, f"the JSON reply has no `{output.name}` key")
             try:
-                values[output.name] = parse_value(raw_values[output.name], output.annotation)
+                values[output.name] = coerce_value(raw_values[output.name], output.annotation)
             except ValueError as error:
                 raise FieldParseError(output, str(error)) from None
         return values
 
-    def grammar(self, signature: Signature, capabilities: LMCapabilities) -> str | None:
+    def grammar(
+        self, signature: Signature, capabilities: LMCapabilities, max_tokens: int = 256
+    ) -> str | None:
         """A GBNF grammar for the reply, when the backend can constrain decoding."""
         if not capabilities.grammar:
             return None
         from mipro.adapters.grammar import reply_grammar
 
-        return reply_grammar(signature, include_first_label=not self.reply_starts_inside_first_field)
+        return reply_grammar(
+            signature,
+            include_first_label=not self.reply_starts_inside_first_field,
+            max_line_chars=line_budget(signature, max_tokens),
+        )
+
+    def json_schema(self, signature: Signature, capabilities: LMCapabilities) -> dict[str, Any] | None:
+        """The JSON schema of the reply, for backends with structured outputs but no grammar."""
+        return reply_schema(signature) if json_mode(capabilities) else None
+
+
+def json_mode(capabilities: LMCapabilities) -> bool:
+    """Whether replies are JSON objects: the backend takes a JSON schema but no grammar."""
+    return capabilities.json_schema and not capabilities.grammar
+
+
+def line_budget(signature: Signature, max_tokens: int) -> int:
+    """The characters each one-line ``str`` output may take in a constrained reply.
+
+    Text runs at about four characters a token; budgeting two keeps even a repetitive reply
+    inside ``max_tokens``, so the grammar closes every field before generation is cut off.
+    """
+    text_fields = sum(f.annotation in (str, Any) for f in signature.output_fields)
+    return max(_MIN_LINE_CHARS, _CHARS_PER_TOKEN * max_tokens // max(text_fields, 1))
 
 
 def split_reply(signature: Signature, text: str) -> dict[str, str]:

@@ -5,13 +5,23 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mipro.adapters.base import Adapter, describe_value, format_reminder, render_fields
+from mipro.adapters.base import (
+    Adapter,
+    describe_value,
+    format_reminder,
+    json_mode,
+    render_fields,
+)
+from mipro.adapters.json_reply import format_json_reply, json_reminder
 from mipro.lm.base import LMCapabilities, LMRequest
 from mipro.signatures import Signature
 
 
 class ChatAdapter(Adapter):
-    """Prompts as chat messages; the assistant replies with ``Label: value`` lines."""
+    """Prompts as chat messages; the assistant replies with ``Label: value`` lines.
+
+    On backends with structured outputs but no grammar, the reply is a JSON object instead.
+    """
 
     def build_request(
         self,
@@ -25,11 +35,15 @@ class ChatAdapter(Adapter):
         rollout: int | str = 0,
         reminder: str | None = None,
     ) -> LMRequest:
+        messages = self.format_messages(
+            signature, demos, inputs, reminder=reminder, json_reply=json_mode(capabilities)
+        )
         return LMRequest(
-            messages=tuple(self.format_messages(signature, demos, inputs, reminder=reminder)),
+            messages=tuple(messages),
             temperature=temperature,
             max_tokens=max_tokens,
-            grammar=self.grammar(signature, capabilities),
+            grammar=self.grammar(signature, capabilities, max_tokens),
+            json_schema=self.json_schema(signature, capabilities),
             rollout=rollout,
         )
 
@@ -40,23 +54,33 @@ class ChatAdapter(Adapter):
         inputs: Mapping[str, Any],
         *,
         reminder: str | None = None,
+        json_reply: bool = False,
     ) -> list[dict[str, str]]:
         """System message, one user/assistant pair per demo, then the user's inputs."""
         inputs_layout = "\n".join(f"{f.label}: {describe_value(f)}" for f in signature.input_fields)
-        outputs_layout = "\n".join(
-            f"{f.label}: {describe_value(f)}" for f in signature.output_fields
-        )
+        if json_reply:
+            reply_format = "one JSON object with these keys, in this order:\n" + "\n".join(
+                f'"{f.name}": {describe_value(f)}' for f in signature.output_fields
+            )
+        else:
+            reply_format = "exactly this format:\n" + "\n".join(
+                f"{f.label}: {describe_value(f)}" for f in signature.output_fields
+            )
         system = (
             f"{signature.instructions.strip()}\n\nYou will receive:\n{inputs_layout}\n\n"
-            f"Reply in exactly this format:\n{outputs_layout}"
+            f"Reply in {reply_format}"
         )
         messages = [{"role": "system", "content": system}]
         for demo in demos:
             messages.append({"role": "user", "content": render_fields(signature.input_fields, demo)})
-            messages.append(
-                {"role": "assistant", "content": render_fields(signature.output_fields, demo)}
+            reply = (
+                format_json_reply(signature, demo) if json_reply
+                else render_fields(signature.output_fields, demo)
             )
+            messages.append({"role": "assistant", "content": reply})
         query = render_fields(signature.input_fields, inputs)
-        note = reminder or format_reminder(signature)
+        note = json_reminder(signature) if json_reply else format_reminder(signature)
+        if reminder:
+            note = reminder if not json_reply else f"{reminder}\n{note}"
         messages.append({"role": "user", "content": f"{query}\n\n{note}"})
         return messages

@@ -37,7 +37,8 @@ class CompletionAdapter(Adapter):
             temperature=temperature,
             max_tokens=max_tokens,
             stop=("\n\n", "\n---"),
-            grammar=self.grammar(signature, capabilities),
+            grammar=self.grammar(signature, capabilities, max_tokens),
+            json_schema=self.json_schema(signature, capabilities),
             rollout=rollout,
         )
 

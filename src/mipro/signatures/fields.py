@@ -6,6 +6,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from mipro.errors import ConfigurationError
+from mipro.signatures.types import check_annotation
+
 FieldKind = Literal["input", "output"]
 
 
@@ -18,6 +21,12 @@ class Field:
     annotation: Any = str
     desc: str = ""
     prefix: str = ""
+
+    def __post_init__(self) -> None:
+        try:
+            check_annotation(self.annotation)
+        except ValueError as error:
+            raise ConfigurationError(f"field `{self.name}`: {error}") from None
 
     @property
     def label(self) -> str:

@@ -1,0 +1,84 @@
+"""GBNF grammars that make llama.cpp write only replies the adapters can parse.
+
+The reply is one ``Label: value`` line per output field, in order, ending with an optional
+newline. Each value is written after one space and admits only what its type accepts:
+
+- ``Literal[...]``: exactly one of its values;
+- ``bool``: ``true`` or ``false``; ``int`` and ``float``: a number;
+- JSON types (lists, dicts, pydantic models): JSON valid for the field's schema, on one line;
+- ``str``: one non-empty line of at most ``max_line_chars`` characters, so a long field such
+  as ChainOfThought's reasoning always ends and leaves room for the fields after it.
+
+With ``include_first_label=False`` (the completion form, whose prompt ends with the first
+label) the grammar starts inside the first value, at its leading space.
+"""
+
+from __future__ import annotations
+
+from typing import Any, get_args
+
+from llama_cpp.llama_grammar import SchemaConverter
+
+from mipro.adapters.json_reply import reply_schema
+from mipro.signatures import Field, Signature
+from mipro.signatures.types import is_literal
+
+DEFAULT_LINE_CHARS = 400
+
+# llama.cpp's JSON string character admits raw newlines and control characters, which would
+# break the one-line-per-field reply; JSON itself forbids them, so this one does too.
+_JSON_CHAR = r'[^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})'
+_LITERAL_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def reply_grammar(
+    signature: Signature,
+    *,
+    include_first_label: bool,
+    max_line_chars: int = DEFAULT_LINE_CHARS,
+) -> str:
+    """The GBNF grammar (root rule ``root``) of a reply to ``signature``."""
+    converter = SchemaConverter(prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False)
+    schema = converter.resolve_refs(reply_schema(signature), "reply")
+    sequence: list[str] = []
+    for index, field in enumerate(signature.output_fields):
+        if index:
+            sequence.append(gbnf_literal("\n"))
+        if index or include_first_label:
+            sequence.append(gbnf_literal(f"{field.label}:"))
+        value = _value_expression(field, schema["properties"][field.name], converter, max_line_chars)
+        sequence.append(f'" " {value}')
+    rules = _rules_of(converter.format_grammar())
+    if "char" in rules:
+        rules["char"] = _JSON_CHAR
+    rules["root"] = " ".join(sequence) + f" {gbnf_literal(chr(10))}?"
+    return "\n".join(f"{name} ::= {body}" for name, body in rules.items()) + "\n"
+
+
+def gbnf_literal(text: str) -> str:
+    """``text`` as a quoted GBNF string literal."""
+    escaped = "".join(_LITERAL_ESCAPES.get(char, char) for char in text)
+    return f'"{escaped}"'
+
+
+def _value_expression(
+    field: Field, schema: dict[str, Any], converter: SchemaConverter, max_line_chars: int
+) -> str:
+    annotation = field.annotation
+    if is_literal(annotation):
+        choices = " | ".join(gbnf_literal(str(choice)) for choice in get_args(annotation))
+        return f"({choices})"
+    if annotation is str or annotation is Any:
+        # A non-blank first character, then the rest of the line.
+        return rf"[^\r\n\t ] [^\r\n]{{0,{max(max_line_chars - 1, 0)}}}"
+    rule_name: str = converter.visit(schema, f"{field.name.replace('_', '-')}-value")
+    return rule_name
+
+
+def _rules_of(grammar: str) -> dict[str, str]:
+    """``{name: body}`` of a grammar written one rule a line, as llama.cpp's converter does."""
+    rules = {}
+    for line in grammar.splitlines():
+        name, _, body = line.partition(" ::= ")
+        rules[name] = body
+    return rules
