@@ -14,6 +14,16 @@ from mipro.errors import (
 )
 from mipro.evaluate import Evaluate, EvaluationResult, ExampleResult
 from mipro.lm import LM, LMRequest, LMResponse, using_lm
+from mipro.optimize import (
+    MIPRO,
+    OPTIMIZERS,
+    BayesianBootstrap,
+    BootstrapRandomSearch,
+    MIPROPlusPlus,
+    ModuleOPRO,
+    OptimizationResult,
+    Optimizer,
+)
 from mipro.program import (
     BM25Index,
     ChainOfThought,
@@ -31,6 +41,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BM25Index",
+    "BayesianBootstrap",
+    "BootstrapRandomSearch",
     "BudgetExhausted",
     "ChainOfThought",
     "ConfigurationError",
@@ -47,8 +59,14 @@ __all__ = [
     "LMResponse",
     "LMTimeoutError",
     "LMUnavailableError",
+    "MIPRO",
+    "MIPROPlusPlus",
     "MiproError",
     "Module",
+    "ModuleOPRO",
+    "OPTIMIZERS",
+    "OptimizationResult",
+    "Optimizer",
     "OutputField",
     "ParseError",
     "Predict",

@@ -42,7 +42,8 @@ def bootstrap_demo_sets(
 
     Set 0 is each predictor's demos as given; set 1 holds labeled examples only; the others
     mix demos from whole-program traces that passed ``metric`` (taken from the same examples
-    for every predictor, so a set is coherent across stages) with labeled examples.
+    for every predictor, so a set is coherent across stages) with labeled examples. With a
+    ``teacher_lm``, every predictor runs on it to produce the traces.
     """
     rng = random.Random(seed)
     order = list(range(len(trainset)))
@@ -52,8 +53,8 @@ def bootstrap_demo_sets(
     if settings.max_bootstrapped_demos == 0 and settings.max_labeled_demos == 0:
         return {name: [given[name]] for name in names}
 
-    traced = _successful_traces(program, [trainset[i] for i in order[: _pool_size(settings, trainset)]],
-                                metric, settings, teacher_lm, display_progress)
+    pool = [trainset[i] for i in order[: bootstrap_pool_size(settings, len(trainset))]]
+    traced = _successful_traces(program, pool, metric, settings, teacher_lm, display_progress)
     sets: dict[str, list[DemoSet]] = {name: [given[name]] for name in names}
     signatures = dict((name, p.signature) for name, p in program.named_predictors())
     for name in names:
@@ -73,9 +74,12 @@ def bootstrap_demo_sets(
     return sets
 
 
-def _pool_size(settings: BootstrapSettings, trainset: Sequence[Example]) -> int:
+def bootstrap_pool_size(settings: BootstrapSettings, num_examples: int) -> int:
+    """How many training examples the program is run on to collect traces (0: none)."""
+    if settings.max_bootstrapped_demos == 0:
+        return 0
     wanted = settings.max_examples or max(8, 2 * settings.max_bootstrapped_demos * settings.num_sets)
-    return min(len(trainset), wanted)
+    return min(num_examples, wanted)
 
 
 def _successful_traces(
@@ -91,7 +95,9 @@ def _successful_traces(
         return []
     student = program.deepcopy()
     names_by_id = {id(p): name for name, p in student.named_predictors()}
-    result = Evaluate(examples, metric, num_threads=settings.num_threads, lm=teacher_lm,
+    for predictor in student.predictors():
+        predictor.lm = teacher_lm or predictor.lm
+    result = Evaluate(examples, metric, num_threads=settings.num_threads,
                       display_progress=display_progress, description="Bootstrapping demos")(student)
     traced = []
     for outcome in result.results:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import inspect
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from mipro.errors import ParseError
 from mipro.lm.base import LM
 from mipro.program import Example, Module, Predict, sampling
+from mipro.progress import progress_bar
 from mipro.signatures import Signature
 from mipro.optimize.records import DemoSet
 from mipro.optimize.tips import TIPS
@@ -48,6 +50,70 @@ class Grounding:
     module_role: str
     demo_sets: Sequence[DemoSet]
     history: Sequence[tuple[str, float]] = ()
+
+
+def build_groundings(
+    prompt_lm: LM,
+    program: Module,
+    trainset: Sequence[Example],
+    demo_sets: Mapping[str, Sequence[DemoSet]],
+    sources: ProposalSettings,
+    *,
+    seed: int,
+) -> dict[str, Grounding]:
+    """What each predictor's proposer may be shown: the summaries ``sources`` switches on, and
+    the non-empty demo sets beyond the one the program came with (that one when there is no
+    other)."""
+    dataset_summary = (summarize_dataset(prompt_lm, trainset, seed=seed)
+                       if sources.dataset_summary else "")
+    program_summary, roles = (summarize_program(prompt_lm, program)
+                              if sources.program_summary else ("", {}))
+    shown: dict[str, list[DemoSet]] = {name: [] for name in demo_sets}
+    for name, sets in demo_sets.items():
+        if sources.demos:
+            shown[name] = [s for s in sets[1:] if s] or [s for s in sets[:1] if s]
+    return {
+        name: Grounding(dataset_summary, program_summary, roles.get(name, ""), shown[name])
+        for name, _ in program.named_predictors()
+    }
+
+
+def propose_candidates(
+    prompt_lm: LM,
+    program: Module,
+    groundings: Mapping[str, Grounding],
+    sources: ProposalSettings,
+    tips: Sequence[str],
+    num_candidates: int,
+    *,
+    seed: int,
+    display_progress: bool = True,
+) -> tuple[dict[str, list[str]], dict[str, list[dict[str, Any]]], int]:
+    """``num_candidates - 1`` proposals per predictor beside its original instruction, each with
+    a random tip and its own demo set: (instructions, their proposal settings, skipped count).
+    """
+    rng = random.Random(seed)
+    instructions: dict[str, list[str]] = {}
+    settings: dict[str, list[dict[str, Any]]] = {}
+    skipped = 0
+    predictors = program.named_predictors()
+    with progress_bar("Proposing instructions", len(predictors) * (num_candidates - 1),
+                      enabled=display_progress) as bar:
+        for name, predictor in predictors:
+            instructions[name] = [predictor.signature.instructions]
+            settings[name] = [{}]
+            for index in range(1, num_candidates):
+                choice = ProposalSettings(**{**sources.as_dict(), "tip": rng.choice(tips),
+                                             "demo_set": index})
+                text = propose_instruction(prompt_lm, predictor, groundings[name], choice,
+                                           rollout=f"mipro:{seed}:{name}:{index}")
+                bar.advance()
+                if text is None or text in instructions[name]:
+                    skipped += 1
+                    continue
+                instructions[name].append(text)
+                settings[name].append(choice.as_dict())
+    return instructions, settings, skipped
 
 
 def summarize_dataset(prompt_lm: LM, trainset: Sequence[Example], *, seed: int,

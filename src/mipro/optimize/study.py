@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+from optuna.distributions import IntDistribution
 from optuna.trial import TrialState
 
 from mipro.errors import ConfigurationError
+from mipro.optimize.propose import Grounding
 from mipro.optimize.records import (
     Candidates,
     Configuration,
@@ -26,10 +28,13 @@ from mipro.optimize.records import (
 )
 
 _CANDIDATES = "candidates"
+_GROUNDINGS = "groundings"
 _SETTINGS = "settings"
 _FULL_EVAL_PREFIX = "full_eval:"
 _WORKER = "worker"
 _MINIBATCH_IDS = "minibatch_ids"
+_MAX_INDEX = 2**31 - 1
+"""Upper bound of the index distribution of recorded trials (candidates may grow during a run)."""
 
 
 def storage_url(run_name: str, storage: str | None) -> str:
@@ -50,10 +55,15 @@ class RunStudy:
     def __init__(self, run_name: str, storage: str | None, settings: dict[str, Any]) -> None:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.url = storage_url(run_name, storage)
+        self.settings = settings
         self.study = optuna.create_study(
             study_name=run_name, storage=self.url, direction="maximize", load_if_exists=True
         )
         self._check_settings(settings)
+
+    def companion(self, suffix: str) -> RunStudy:
+        """Another study of this run in the same storage (e.g. MIPRO++'s proposal model)."""
+        return RunStudy(f"{self.study.study_name}:{suffix}", self.url, self.settings)
 
     def _check_settings(self, settings: dict[str, Any]) -> None:
         stored = self.study.user_attrs.get(_SETTINGS)
@@ -76,6 +86,20 @@ class RunStudy:
 
     def save_candidates(self, candidates: Candidates) -> None:
         self.study.set_user_attr(_CANDIDATES, candidates.to_json())
+
+    def load_groundings(self) -> dict[str, Grounding] | None:
+        """What proposers may be shown, per predictor, as saved when the candidates were built."""
+        stored = self.study.user_attrs.get(_GROUNDINGS)
+        if stored is None:
+            return None
+        return {name: Grounding(**fields) for name, fields in stored.items()}
+
+    def save_groundings(self, groundings: dict[str, Grounding]) -> None:
+        self.study.set_user_attr(_GROUNDINGS, {
+            name: {"dataset_summary": g.dataset_summary, "program_summary": g.program_summary,
+                   "module_role": g.module_role, "demo_sets": list(g.demo_sets)}
+            for name, g in groundings.items()
+        })
 
     # Trials -----------------------------------------------------------------------------
     def completed_trials(self) -> list[TrialRecord]:
@@ -117,6 +141,21 @@ class RunStudy:
     def abandon(self, trial: optuna.Trial) -> None:
         self.study.tell(trial, state=TrialState.FAIL)
 
+    def next_trial_number(self) -> int:
+        """The number the next trial of this study will get (with one worker)."""
+        return len(self.study.get_trials(deepcopy=False))
+
+    def record(self, configuration: Configuration, score: float,
+               minibatch_ids: list[int]) -> TrialRecord:
+        """Store a finished trial whose configuration the optimizer chose itself (no sampler)."""
+        number = self.next_trial_number()
+        self.study.add_trial(optuna.trial.create_trial(
+            params=dict(configuration), value=score,
+            distributions={name: IntDistribution(0, _MAX_INDEX) for name in configuration},
+            user_attrs={_MINIBATCH_IDS: minibatch_ids, _WORKER: worker_id()},
+        ))
+        return TrialRecord(number, dict(configuration), tuple(minibatch_ids), score)
+
     # Full evaluations -------------------------------------------------------------------
     def full_evaluations(self) -> list[FullEvaluation]:
         records = [
@@ -127,6 +166,10 @@ class RunStudy:
 
     def has_full_evaluation(self, configuration: Configuration) -> bool:
         return _FULL_EVAL_PREFIX + configuration_key(configuration) in self.study.user_attrs
+
+    def full_evaluation(self, configuration: Configuration) -> FullEvaluation | None:
+        stored = self.study.user_attrs.get(_FULL_EVAL_PREFIX + configuration_key(configuration))
+        return FullEvaluation(**stored) if stored else None
 
     def add_full_evaluation(self, record: FullEvaluation) -> None:
         key = _FULL_EVAL_PREFIX + configuration_key(record.configuration)

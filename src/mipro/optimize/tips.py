@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from mipro.errors import ConfigurationError
+
 TIPS: dict[str, str] = {
     "none": "",
     "creative": "Don't be afraid to be creative when creating the new instruction!",
@@ -12,3 +16,11 @@ TIPS: dict[str, str] = {
     "persona": "Include a persona that is relevant to the task in the instruction (ie. "
                "\"You are a ...\")",
 }
+
+
+def check_tips(tips: Sequence[str]) -> tuple[str, ...]:
+    """``tips`` as a tuple, after checking that it is a non-empty subset of ``TIPS``."""
+    unknown = sorted(set(tips) - set(TIPS))
+    if unknown or not tips:
+        raise ConfigurationError(f"tips must be a non-empty subset of {sorted(TIPS)}, got {list(tips)}")
+    return tuple(tips)
