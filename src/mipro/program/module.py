@@ -5,21 +5,32 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from pydantic_core import to_jsonable_python
 
 from mipro.errors import ConfigurationError
 from mipro.program.example import Example, Prediction
-
-if TYPE_CHECKING:
-    from mipro.program.predict import Predict
+from mipro.signatures import Signature
 
 M = TypeVar("M", bound="Module")
 
 
+class Predictor(Protocol):
+    """What optimizers read and set on a predictor (``Predict`` and its subclasses)."""
+
+    signature: Signature
+    demos: list[Mapping[str, Any]]
+    lm: Any
+    name: str | None
+
+
 class Module:
     """Base class of every program. Subclasses set predictors as attributes and define ``forward``."""
+
+    #: True for the optimizable LM calls (``Predict``), found by ``named_predictors``.
+    is_predictor: ClassVar[bool] = False
 
     def __call__(self, **inputs: Any) -> Prediction:
         return self.forward(**inputs)
@@ -27,19 +38,17 @@ class Module:
     def forward(self, **inputs: Any) -> Prediction:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
-    def named_predictors(self) -> list[tuple[str, Predict]]:
+    def named_predictors(self) -> list[tuple[str, Predictor]]:
         """Every predictor in this program with its attribute path, in definition order."""
-        from mipro.program.predict import Predict
-
-        found: list[tuple[str, Predict]] = []
+        found: list[tuple[str, Predictor]] = []
         seen: set[int] = set()
 
         def visit(name: str, value: Any) -> None:
             if id(value) in seen:
                 return
-            if isinstance(value, Predict):
+            if isinstance(value, Module) and value.is_predictor:
                 seen.add(id(value))
-                found.append((name, value))
+                found.append((name, value))  # type: ignore[arg-type]
             elif isinstance(value, Module):
                 seen.add(id(value))
                 for key, child in vars(value).items():
@@ -51,14 +60,14 @@ class Module:
                 for key, child in value.items():
                     visit(f"{name}[{key!r}]", child)
 
-        if isinstance(self, Predict):
-            return [("self", self)]
+        if self.is_predictor:
+            return [("self", self)]  # type: ignore[list-item]
         visit("", self)
         for name, predictor in found:
             predictor.name = predictor.name or name
         return found
 
-    def predictors(self) -> list[Predict]:
+    def predictors(self) -> list[Predictor]:
         return [predictor for _, predictor in self.named_predictors()]
 
     def deepcopy(self: M) -> M:

@@ -20,6 +20,8 @@ from mipro.signatures import Field, Signature, ensure_signature
 class Predict(Module):
     """One LM call with a signature, an instruction (the signature's) and few-shot ``demos``."""
 
+    is_predictor = True
+
     def __init__(
         self,
         signature: str | Signature | type[Signature],

@@ -10,10 +10,9 @@ import contextlib
 import contextvars
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from mipro.program.predict import Predict
+from mipro.program.module import Predictor
 
 _current: contextvars.ContextVar[list[TraceStep] | None] = contextvars.ContextVar(
     "mipro_trace", default=None
@@ -24,7 +23,7 @@ _current: contextvars.ContextVar[list[TraceStep] | None] = contextvars.ContextVa
 class TraceStep:
     """One predictor call: which predictor, what it received and what it returned."""
 
-    predictor: Predict
+    predictor: Predictor
     inputs: dict[str, Any]
     outputs: dict[str, Any]
 
