@@ -13,7 +13,7 @@ from mipro.errors import (
     RateLimitError,
 )
 from mipro.evaluate import Evaluate, EvaluationResult, ExampleResult
-from mipro.lm import LM, LMRequest, LMResponse, using_lm
+from mipro.lm import LM, LMRequest, LMResponse, LocalLM, OpenAILM, SQLiteCache, using_lm
 from mipro.optimize import (
     MIPRO,
     OPTIMIZERS,
@@ -59,12 +59,14 @@ __all__ = [
     "LMResponse",
     "LMTimeoutError",
     "LMUnavailableError",
+    "LocalLM",
     "MIPRO",
     "MIPROPlusPlus",
     "MiproError",
     "Module",
     "ModuleOPRO",
     "OPTIMIZERS",
+    "OpenAILM",
     "OptimizationResult",
     "Optimizer",
     "OutputField",
@@ -73,6 +75,7 @@ __all__ = [
     "Prediction",
     "RateLimitError",
     "Retrieve",
+    "SQLiteCache",
     "Signature",
     "TraceStep",
     "tracing",

@@ -1,10 +1,15 @@
 """Language models: the protocol, the embedded local model, OpenAI-compatible servers, cache."""
 
 from mipro.lm.base import BaseLM, LM, LMCapabilities, LMRequest, LMResponse, TokenUsage
+from mipro.lm.cache import LMCache, SQLiteCache
 from mipro.lm.context import active_lm, default_lm, using_lm
+from mipro.lm.local import LocalLM
+from mipro.lm.openai_lm import OpenAILM
+from mipro.lm.retry import RetryPolicy
 from mipro.lm.usage import UsageSnapshot, UsageTracker
 
 __all__ = [
-    "LM", "BaseLM", "LMCapabilities", "LMRequest", "LMResponse", "TokenUsage", "UsageSnapshot",
-    "UsageTracker", "active_lm", "default_lm", "using_lm",
+    "LM", "BaseLM", "LMCache", "LMCapabilities", "LMRequest", "LMResponse", "LocalLM", "OpenAILM",
+    "RetryPolicy", "SQLiteCache", "TokenUsage", "UsageSnapshot", "UsageTracker", "active_lm",
+    "default_lm", "using_lm",
 ]
