@@ -7,8 +7,7 @@ from typing import Any
 
 from mipro.evaluate import Metric
 from mipro.optimize.engine import CREDIT_ASSIGNMENTS, Optimizer, Run, check_credit_assignment
-from mipro.optimize.propose import Grounding
-from mipro.optimize.records import Candidates, Configuration, TrialRecord, demos_param
+from mipro.optimize.records import Candidates, Configuration, Grounding, TrialRecord, demos_param
 from mipro.optimize.search import Search
 
 

@@ -25,11 +25,12 @@ from mipro.optimize.bootstrap import BootstrapSettings, bootstrap_demo_sets, boo
 from mipro.optimize.budget import BudgetedLM, CallBudget
 from mipro.optimize.greedy import GreedySearch
 from mipro.optimize.presets import resolve_counts
-from mipro.optimize.propose import Grounding, ProposalSettings, build_groundings
+from mipro.optimize.propose import ProposalSettings, build_groundings
 from mipro.optimize.records import (
     Candidates,
     DemoSet,
     FullEvaluation,
+    Grounding,
     OptimizationResult,
     PredictorCandidates,
     TrialRecord,

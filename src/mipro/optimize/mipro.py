@@ -9,8 +9,8 @@ from typing import Any
 from mipro.evaluate import Metric
 from mipro.optimize.bootstrap import BootstrapSettings
 from mipro.optimize.engine import CREDIT_ASSIGNMENTS, Optimizer, Run, check_credit_assignment
-from mipro.optimize.propose import Grounding, ProposalSettings, propose_candidates
-from mipro.optimize.records import Candidates, DemoSet, PredictorCandidates
+from mipro.optimize.propose import ProposalSettings, propose_candidates
+from mipro.optimize.records import Candidates, DemoSet, Grounding, PredictorCandidates
 from mipro.optimize.search import Search
 from mipro.optimize.tips import TIPS, check_tips
 

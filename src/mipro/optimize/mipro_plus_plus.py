@@ -16,8 +16,8 @@ from mipro.evaluate import Metric
 from mipro.optimize.bootstrap import BootstrapSettings
 from mipro.optimize.engine import Optimizer, Run, fixed_instructions
 from mipro.optimize.online import Proposal, ProposingSearch
-from mipro.optimize.propose import Grounding, ProposalSettings
-from mipro.optimize.records import Candidates, DemoSet, demos_param
+from mipro.optimize.propose import ProposalSettings
+from mipro.optimize.records import Candidates, DemoSet, Grounding, demos_param
 from mipro.optimize.search import Search, tpe_sampler
 from mipro.optimize.study import RunStudy
 from mipro.optimize.tips import TIPS, check_tips

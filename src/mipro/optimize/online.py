@@ -16,8 +16,8 @@ from typing import Any, Protocol
 import optuna
 
 from mipro.lm.base import LM
-from mipro.optimize.propose import Grounding, ProposalSettings, propose_instruction
-from mipro.optimize.records import Configuration, TrialRecord, instruction_param
+from mipro.optimize.propose import ProposalSettings, propose_instruction
+from mipro.optimize.records import Configuration, Grounding, TrialRecord, instruction_param
 from mipro.optimize.search import Search
 
 History = list[tuple[int, float]]

@@ -11,8 +11,8 @@ from mipro.evaluate import Metric
 from mipro.optimize.bootstrap import BootstrapSettings
 from mipro.optimize.engine import NO_GROUNDING, Optimizer, Run, fixed_instructions
 from mipro.optimize.online import Proposal, ProposingSearch
-from mipro.optimize.propose import Grounding, ProposalSettings
-from mipro.optimize.records import Candidates, DemoSet
+from mipro.optimize.propose import ProposalSettings
+from mipro.optimize.records import Candidates, DemoSet, Grounding
 from mipro.optimize.search import Search
 
 

@@ -18,7 +18,7 @@ from mipro.lm.base import LM
 from mipro.program import Example, Module, Predict, sampling
 from mipro.progress import progress_bar
 from mipro.signatures import Signature
-from mipro.optimize.records import DemoSet
+from mipro.optimize.records import DemoSet, Grounding
 from mipro.optimize.tips import TIPS
 
 _MAX_VALUE_CHARS = 300
@@ -39,17 +39,6 @@ class ProposalSettings:
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class Grounding:
-    """What the proposer may be shown for one predictor."""
-
-    dataset_summary: str
-    program_summary: str
-    module_role: str
-    demo_sets: Sequence[DemoSet]
-    history: Sequence[tuple[str, float]] = ()
 
 
 def build_groundings(

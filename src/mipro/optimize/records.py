@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -32,6 +33,18 @@ def describe_configuration(configuration: Configuration) -> str:
 def configuration_key(configuration: Configuration) -> str:
     """A stable text key of a configuration."""
     return json.dumps(dict(sorted(configuration.items())))
+
+
+@dataclass(frozen=True)
+class Grounding:
+    """What the proposer may be shown for one predictor."""
+
+    dataset_summary: str
+    program_summary: str
+    module_role: str
+    demo_sets: Sequence[DemoSet]
+    history: Sequence[tuple[str, float]] = ()
+    """Earlier instructions with the whole-program scores they got (for history-based proposals)."""
 
 
 @dataclass

@@ -18,11 +18,11 @@ from optuna.distributions import IntDistribution
 from optuna.trial import TrialState
 
 from mipro.errors import ConfigurationError
-from mipro.optimize.propose import Grounding
 from mipro.optimize.records import (
     Candidates,
     Configuration,
     FullEvaluation,
+    Grounding,
     TrialRecord,
     configuration_key,
 )
