@@ -4,7 +4,7 @@ import pytest
 
 from mipro import ConfigurationError
 from mipro.tasks import Task, available_tasks, load_task
-from mipro.tasks.corpus import corpus_index
+from mipro.tasks.corpus import PASSAGE_WORDS, corpus_index, render_passage
 from mipro.tasks.files import data_file
 from mipro.tasks.heart_disease import patient_examples
 from mipro.tasks.hotpotqa import read_questions
@@ -134,6 +134,15 @@ def test_every_gold_title_is_in_the_corpus():
         task = load_task(name)
         for example in task.trainset + task.valset + task.testset:
             assert set(example.gold_titles) <= titles, example.id
+
+
+def test_passages_are_title_and_text_cut_to_a_word_budget():
+    short = render_passage({"title": "Lima", "text": "Lima is the capital of Peru."})
+    assert short == "Lima | Lima is the capital of Peru."
+    words = " ".join(f"w{i}" for i in range(PASSAGE_WORDS + 5))
+    cut = render_passage({"title": "Long", "text": words})
+    assert cut == f"Long | {' '.join(words.split()[:PASSAGE_WORDS])} ..."
+    assert max(len(p.split(" | ", 1)[1].split()) for p in corpus_index().passages) <= PASSAGE_WORDS + 1
 
 
 def test_corpus_index_is_built_once_and_shared():
