@@ -2,7 +2,8 @@
 
 Both prompt forms ask for the same reply: one ``Label: value`` line per output field, in the
 signature's order. Parsing and the grammars that constrain decoding (``grammar.py``) therefore
-serve both forms.
+serve both forms. A backend with structured outputs but no grammar (a server) is asked for a JSON
+object instead (``json_reply.py``); ``parse`` reads either shape.
 """
 
 from __future__ import annotations
