@@ -60,14 +60,13 @@ def bootstrap_demo_sets(
     for name in names:
         sets[name].append(_labeled(trainset, order, signatures[name], settings.max_labeled_demos, set()))
     for set_index in range(max(0, settings.num_sets - 2)):
-        sampled = list(traced)
-        rng.shuffle(sampled)
+        sampled = _label_diverse_order(traced, rng)
         size = settings.max_bootstrapped_demos if set_index == 0 else rng.randint(
             1, max(1, settings.max_bootstrapped_demos))
         chosen = sampled[:size]
-        used = {example_index for example_index, _ in chosen}
+        used = {trace.position for trace in chosen}
         for name in names:
-            demos = [demos_by_name[name] for _, demos_by_name in chosen if name in demos_by_name]
+            demos = [trace.demos[name] for trace in chosen if name in trace.demos]
             room = max(0, settings.max_labeled_demos - len(demos))
             demos += _labeled(trainset, order, signatures[name], room, used)
             sets[name].append(demos)
@@ -82,6 +81,36 @@ def bootstrap_pool_size(settings: BootstrapSettings, num_examples: int) -> int:
     return min(num_examples, wanted)
 
 
+@dataclass(frozen=True)
+class _PassingTrace:
+    """The demos one passing run yields, and the final output it reached."""
+
+    position: int
+    demos: dict[str, Demo]
+    final_output: str
+
+
+def _label_diverse_order(traced: list[_PassingTrace], rng: random.Random) -> list[_PassingTrace]:
+    """A shuffled order that cycles through the distinct final outputs.
+
+    Small models pass most often on one class, so a plain shuffle gives demo sets of a single
+    label, which bias the model further; cycling over outputs keeps every label represented.
+    """
+    groups: dict[str, list[_PassingTrace]] = {}
+    for trace in traced:
+        groups.setdefault(trace.final_output, []).append(trace)
+    queues = list(groups.values())
+    rng.shuffle(queues)
+    for queue in queues:
+        rng.shuffle(queue)
+    order = []
+    while any(queues):
+        for queue in queues:
+            if queue:
+                order.append(queue.pop())
+    return order
+
+
 def _successful_traces(
     program: Module,
     examples: list[Example],
@@ -89,8 +118,8 @@ def _successful_traces(
     settings: BootstrapSettings,
     teacher_lm: LM | None,
     display_progress: bool,
-) -> list[tuple[int, dict[str, Demo]]]:
-    """(example position, {predictor name: demo}) for every example whose run passed."""
+) -> list[_PassingTrace]:
+    """What every run that passed ``metric`` yields."""
     if settings.max_bootstrapped_demos == 0 or not examples:
         return []
     student = program.deepcopy()
@@ -102,7 +131,10 @@ def _successful_traces(
     traced = []
     for outcome in result.results:
         if outcome.error is None and outcome.score >= settings.metric_threshold:
-            traced.append((outcome.index, _demos_from_trace(outcome.trace, names_by_id)))
+            final = outcome.trace[-1].outputs if outcome.trace else {}
+            label = repr(sorted((k, str(v)) for k, v in final.items() if k != REASONING.name))
+            traced.append(_PassingTrace(outcome.index, _demos_from_trace(outcome.trace, names_by_id),
+                                        label))
     return traced
 
 
