@@ -28,7 +28,18 @@ def test_optimize_a_program_file_reports_and_saves(tmp_path, monkeypatch, capsys
     assert "saved to best.json" in err
     saved = json.loads((tmp_path / "best.json").read_text())
     assert set(saved) == {"hint", "answer"}
-    assert (tmp_path / "mipro_runs" / "task-seed0.db").exists()
+    assert (tmp_path / "mipro_runs" / "task-mipro-seed0.db").exists()
+
+
+def test_optimize_with_another_optimizer_of_the_family(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "task.py").write_text(PROGRAM_FILE)
+    code = main(["optimize", "--program-file", "task.py", "--optimizer", "bayesian_bootstrap",
+                 "--num-trials", "4", "--num-candidates", "3", "--minibatch-size", "10"])
+    assert code == 0
+    saved = json.loads((tmp_path / "mipro_runs" / "task-bayesian_bootstrap-seed0.json").read_text())
+    original = "Given the fields `question`, produce the fields `hint`."
+    assert saved["hint"]["instructions"] == original
 
 
 def test_program_file_missing_names_is_a_clear_error(tmp_path, capsys):

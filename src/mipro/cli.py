@@ -13,7 +13,7 @@ from pathlib import Path
 from mipro.errors import ConfigurationError, MiproError
 from mipro.evaluate import Evaluate
 from mipro.lm.base import LM
-from mipro.optimize import MIPRO
+from mipro.optimize import OPTIMIZERS
 from mipro.program import Module
 from mipro.progress import console
 from mipro.tasks import Task, available_tasks, load_task
@@ -32,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mipro", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="command")
-    optimize = commands.add_parser("optimize", help="optimize a program with MIPRO")
+    optimize = commands.add_parser("optimize", help="optimize a program (MIPRO by default)")
     source = optimize.add_mutually_exclusive_group(required=True)
     source.add_argument("--task", choices=available_tasks(), help="a built-in task")
     source.add_argument("--program-file", type=Path, help="a Python file that defines `program`, "
@@ -42,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     optimize.add_argument("--lm-model", default="default", help="model name on that server")
     optimize.add_argument("--api-key-env", default="OPENAI_API_KEY",
                           help="environment variable holding the server's API key")
+    optimize.add_argument("--optimizer", default="mipro", choices=sorted(OPTIMIZERS),
+                          help="which optimizer of the family (default: mipro)")
     optimize.add_argument("--auto", default="light", choices=["light", "medium", "heavy"])
     optimize.add_argument("--num-trials", type=int)
     optimize.add_argument("--num-candidates", type=int)
@@ -62,11 +64,12 @@ def _parser() -> argparse.ArgumentParser:
 def _optimize(args: argparse.Namespace) -> int:
     task = load_task(args.task) if args.task else _task_from_file(args.program_file)
     lm = _lm(args)
-    optimizer = MIPRO(
+    optimizer = OPTIMIZERS[args.optimizer](
         task.metric, task_lm=lm, auto=args.auto, num_trials=args.num_trials,
         num_candidates=args.num_candidates, minibatch_size=args.minibatch_size,
         max_lm_calls=args.max_lm_calls, num_threads=args.threads, seed=args.seed,
-        run_name=args.run_name or f"{task.name}-seed{args.seed}", storage=args.storage,
+        run_name=args.run_name or f"{task.name}-{args.optimizer}-seed{args.seed}",
+        storage=args.storage,
     )
     started = time.perf_counter()
     program = task.make_program()
