@@ -186,8 +186,9 @@ def _schema_grammar(schema: dict[str, Any] | None) -> str:
 
 
 def _is_refusal(error: openai.APIStatusError) -> bool:
+    # llama-cpp-python's server answers an unknown response format with HTTP 500.
     message = _error_message(error).lower()
-    return error.status_code in (400, 422) and any(hint in message for hint in _REFUSAL_HINTS)
+    return error.status_code in (400, 422, 500) and any(hint in message for hint in _REFUSAL_HINTS)
 
 
 def _error_message(error: openai.APIStatusError) -> str:

@@ -1,0 +1,56 @@
+"""Backoff and the retry loop."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from mipro import ConfigurationError, LMError, RateLimitError
+from mipro.lm.retry import RetryPolicy, call_with_retries
+
+
+def test_delay_doubles_within_jitter_and_is_capped():
+    policy = RetryPolicy(backoff=1.0, max_backoff=5.0)
+    rng = random.Random(0)
+    for attempt, ceiling in enumerate([1.0, 2.0, 4.0, 5.0, 5.0]):
+        assert ceiling / 2 <= policy.delay(attempt, rng) <= ceiling
+
+
+def test_retryable_errors_are_retried_until_success():
+    outcomes: list[Exception | str] = [RateLimitError("429"), RateLimitError("429"), "ok"]
+    seen: list[LMError] = []
+    waits: list[float] = []
+
+    def call() -> str:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    result = call_with_retries(call, RetryPolicy(max_retries=4), on_retry=seen.append,
+                               sleep=waits.append)
+    assert result == "ok" and len(seen) == 2 and len(waits) == 2
+
+
+def test_stops_after_max_retries_and_on_errors_that_are_not_retryable():
+    def rate_limited() -> None:
+        raise RateLimitError("429")
+
+    seen: list[LMError] = []
+    with pytest.raises(RateLimitError):
+        call_with_retries(rate_limited, RetryPolicy(max_retries=3), on_retry=seen.append,
+                          sleep=lambda _: None)
+    assert len(seen) == 3
+
+    def rejected() -> None:
+        raise LMError("400")
+
+    with pytest.raises(LMError, match="400"):
+        call_with_retries(rejected, RetryPolicy(), on_retry=seen.append, sleep=lambda _: None)
+    assert len(seen) == 3
+
+
+def test_negative_settings_are_refused():
+    with pytest.raises(ConfigurationError, match="max_retries"):
+        RetryPolicy(max_retries=-1)
