@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+import mipro.tasks
 from mipro import ConfigurationError
 from mipro.tasks import Task, available_tasks, load_task
 from mipro.tasks.corpus import PASSAGE_WORDS, corpus_index, render_passage
@@ -186,3 +187,17 @@ def test_malformed_jsonl_row_names_file_and_line(tmp_path, line, reason):
 def test_missing_data_file_says_to_reinstall():
     with pytest.raises(ConfigurationError, match="missing; reinstall mipro"):
         data_file("iris", "no_such_file.csv")
+
+
+def test_conditional_examples_carry_rule_assigned_answer_types():
+    task = load_task("hotpotqa_conditional")
+    examples = task.trainset + task.valset + task.testset
+    counts = {kind: sum(e.answer_type == kind for e in examples) for kind in
+              ("person", "place", "date", "other")}
+    assert counts == {"person": 126, "place": 52, "date": 8, "other": 414}
+    plain = load_task("hotpotqa")
+    assert [e.id for e in task.testset] == [e.id for e in plain.testset]
+
+
+def test_public_names_are_sorted():
+    assert mipro.tasks.__all__ == sorted(mipro.tasks.__all__)
