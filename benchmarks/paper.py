@@ -71,7 +71,9 @@ def _parser() -> argparse.ArgumentParser:
                         "(default: the embedded local model)")
     parser.add_argument("--lm-model", default="default", help="model name on that server")
     parser.add_argument("--lm-threads", type=int,
-                        help="CPU threads of the embedded model (default: its own choice)")
+                        help="CPU threads per context of the embedded model (default: cores / 2)")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="program runs in parallel (default 2: the embedded model's 2 slots)")
     parser.add_argument("--max-lm-calls", type=int, help="hard cap on each optimizer's LM calls")
     parser.add_argument("--report-only", action="store_true",
                         help="only render table.md and scores.png from the records in --out")
@@ -80,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def run_all(args: argparse.Namespace) -> list[RunSpec]:
     """Run every pending run of the command line; returns the runs that crashed."""
-    settings = HarnessSettings(args.out, args.size, args.max_lm_calls, args.lm_url)
+    settings = HarnessSettings(args.out, args.size, args.max_lm_calls, args.lm_url, args.threads)
     specs = plan_runs(args.tasks, args.optimizers, args.seeds)
     pending = pending_runs(specs, settings)
     _say(f"{len(specs)} runs planned, {len(specs) - len(pending)} already recorded in "

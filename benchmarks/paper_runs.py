@@ -52,6 +52,8 @@ class HarnessSettings:
     profile: str
     max_lm_calls: int | None = None
     lm_url: str | None = None
+    threads: int = 1
+    """Program runs in parallel, in evaluations and inside optimizers."""
 
     def result_path(self, spec: RunSpec) -> Path:
         return self.out / f"{spec.stem}.json"
@@ -92,18 +94,19 @@ def available_optimizers() -> list[str]:
 
 
 def make_optimizer(name: str, metric: Metric, lm: LM, size: RunSize, *, seed: int,
-                   run_name: str, storage: str, max_lm_calls: int | None) -> Any:
-    """The optimizer called ``name``, configured with the run's sizes."""
+                   run_name: str, storage: str, max_lm_calls: int | None, threads: int) -> Any:
+    """The optimizer called ``name``, configured with the run's sizes (no ``auto`` preset)."""
     options: dict[str, Any] = dict(
         task_lm=lm, seed=seed, max_lm_calls=max_lm_calls, run_name=run_name, storage=storage,
-        num_trials=size.num_trials, num_candidates=size.num_candidates,
-        minibatch_size=size.minibatch_size, verbose=True,
+        auto=None, num_trials=size.num_trials, num_candidates=size.num_candidates,
+        minibatch_size=size.minibatch_size, max_bootstrapped_demos=size.max_bootstrapped_demos,
+        max_labeled_demos=size.max_labeled_demos, num_threads=threads, verbose=True,
     )
     registry = getattr(mipro.optimize, "OPTIMIZERS", None)
     if registry is not None and name in registry:
         return registry[name](metric, **options)
     if registry is None and name == "mipro":
-        return mipro.optimize.MIPRO(metric, auto=None, **options)
+        return mipro.optimize.MIPRO(metric, **options)
     raise ValueError(f"unknown optimizer {name!r}; available: {', '.join(available_optimizers())}")
 
 
@@ -133,7 +136,8 @@ def run_one(spec: RunSpec, task: Task, lm: LM, settings: HarnessSettings) -> dic
     optimized_at, usage_optimized = time.perf_counter(), lm.usage.snapshot()
     settings.program_path(spec).parent.mkdir(parents=True, exist_ok=True)
     program.save(settings.program_path(spec))
-    scores, failed = score_splits(program, splits, task.metric, lm, label=spec.stem)
+    scores, failed = score_splits(program, splits, task.metric, lm, label=spec.stem,
+                                  threads=settings.threads)
     end, usage_end = time.perf_counter(), lm.usage.snapshot()
     record = {
         "task": spec.task, "optimizer": spec.optimizer, "seed": spec.seed,
@@ -153,7 +157,7 @@ def run_one(spec: RunSpec, task: Task, lm: LM, settings: HarnessSettings) -> dic
                          "total": round(end - start, 2)},
         "lm": {"model_id": lm.model_id, "url": settings.lm_url, "backend": type(lm).__name__},
         "study": optimizer_record.pop("study"),
-        "max_lm_calls": settings.max_lm_calls,
+        "max_lm_calls": settings.max_lm_calls, "threads": settings.threads,
         **environment(), "started_at": started_at.isoformat(timespec="seconds"),
     }
     write_record(settings.result_path(spec), record)
@@ -169,7 +173,7 @@ def _optimize(spec: RunSpec, task: Task, lm: LM, size: RunSize, splits: Splits,
     run_name, storage = f"{spec.stem}__{settings.profile}", settings.storage(spec)
     optimizer = make_optimizer(spec.optimizer, task.metric, lm, size, seed=spec.seed,
                                run_name=run_name, storage=storage,
-                               max_lm_calls=settings.max_lm_calls)
+                               max_lm_calls=settings.max_lm_calls, threads=settings.threads)
     optimized = optimizer.compile(program, splits.trainset, splits.valset)
     result = optimizer.result
     return optimized, {"result": summarize_result(result), "usage": dict(result.usage),
@@ -189,14 +193,15 @@ def summarize_result(result: Any) -> dict[str, Any]:
     }
 
 
-def score_splits(program: Module, splits: Splits, metric: Metric, lm: LM, *,
-                 label: str) -> tuple[dict[str, float], dict[str, int]]:
+def score_splits(program: Module, splits: Splits, metric: Metric, lm: LM, *, label: str,
+                 threads: int = 1) -> tuple[dict[str, float], dict[str, int]]:
     """Mean score and failed examples of ``program`` on train (a slice), dev and test."""
     scores: dict[str, float] = {}
     failed: dict[str, int] = {}
     for split, examples in (("train", splits.train_eval), ("dev", splits.valset),
                             ("test", splits.testset)):
-        evaluation = Evaluate(examples, metric, lm=lm, description=f"{label} {split}")(program)
+        evaluation = Evaluate(examples, metric, lm=lm, num_threads=threads,
+                              description=f"{label} {split}")(program)
         scores[split], failed[split] = evaluation.score, evaluation.num_failed
     return scores, failed
 

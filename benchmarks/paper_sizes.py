@@ -21,6 +21,8 @@ class RunSize:
     ``trainset`` examples are offered to the optimizer (``None``: the whole split), ``valset``
     examples are what it scores candidates on (and what the dev score is measured on),
     ``train_eval`` training examples and ``testset`` test examples are scored after optimization.
+    Demo sets hold up to ``max_bootstrapped_demos`` traced and ``max_labeled_demos`` labeled
+    examples: fewer for programs with long inputs, whose prompts must fit the model's context.
     """
 
     trainset: int | None
@@ -30,6 +32,8 @@ class RunSize:
     minibatch_size: int
     num_trials: int
     num_candidates: int
+    max_bootstrapped_demos: int = 4
+    max_labeled_demos: int = 4
 
     def capped(self, *, train: int, val: int, test: int) -> RunSize:
         """These sizes, none larger than the task's splits (``train``/``val``/``test`` examples)."""
@@ -53,17 +57,22 @@ CALLS_PER_EXAMPLE: dict[str, int] = {
     "heart_disease": 4,
 }
 
+# Measured on the embedded model (SmolLM2-135M, 2 slots of 1 thread) while other jobs shared
+# the 2 cores: a one-call iris example costs about 2-3 s of LM time, a hotpotqa example (3 calls
+# over retrieved passages, ~350 prompt tokens each) 20-60 s. Multi-call programs get 1 traced and
+# 2 labeled demos per demo set (the DSPy benchmark harness's hotpotqa setting), which also keeps
+# their prompts inside the 2,048-token context.
 _ONE_CALL = {
-    "quick": RunSize(trainset=None, valset=20, train_eval=20, testset=40, minibatch_size=10,
-                     num_trials=6, num_candidates=3),
-    "default": RunSize(trainset=None, valset=40, train_eval=40, testset=100, minibatch_size=15,
-                       num_trials=12, num_candidates=5),
+    "quick": RunSize(trainset=None, valset=16, train_eval=16, testset=40, minibatch_size=8,
+                     num_trials=5, num_candidates=3, max_bootstrapped_demos=3, max_labeled_demos=3),
+    "default": RunSize(trainset=None, valset=30, train_eval=30, testset=75, minibatch_size=10,
+                       num_trials=10, num_candidates=4),
 }
 _MULTI_CALL = {
-    "quick": RunSize(trainset=None, valset=10, train_eval=10, testset=20, minibatch_size=5,
-                     num_trials=5, num_candidates=3),
-    "default": RunSize(trainset=None, valset=20, train_eval=20, testset=40, minibatch_size=8,
-                       num_trials=10, num_candidates=4),
+    "quick": RunSize(trainset=None, valset=6, train_eval=4, testset=12, minibatch_size=3,
+                     num_trials=4, num_candidates=2, max_bootstrapped_demos=1, max_labeled_demos=2),
+    "default": RunSize(trainset=None, valset=12, train_eval=8, testset=30, minibatch_size=5,
+                       num_trials=6, num_candidates=3, max_bootstrapped_demos=1, max_labeled_demos=2),
 }
 
 # The paper's splits (Opsahl-Ong et al. 2024, Table 1 / the DSPy benchmark harness) and a

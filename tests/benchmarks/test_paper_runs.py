@@ -46,12 +46,12 @@ def test_a_run_records_scores_usage_sizes_and_its_study(tmp_path):
     saved = json.loads(settings.result_path(spec).read_text())
     assert saved == record
     assert set(saved["scores"]) == {"train", "dev", "test"}
-    assert saved["num_examples"] == {"trainset": 40, "train": 10, "dev": 10, "test": 20}
-    assert saved["sizes"]["num_trials"] == 5 and saved["size_profile"] == "quick"
+    assert saved["num_examples"] == {"trainset": 40, "train": 4, "dev": 6, "test": 12}
+    assert saved["sizes"]["num_trials"] == 4 and saved["size_profile"] == "quick"
     optimization = saved["lm_usage"]["optimization"]
     assert optimization["task_lm"]["calls"] > 0 and optimization["prompt_lm"]["calls"] > 0
     assert saved["lm_usage"]["total"]["calls"] >= saved["lm_usage"]["evaluation"]["calls"] > 0
-    assert saved["optimizer_result"]["trials_completed"] == 5
+    assert saved["optimizer_result"]["trials_completed"] == 4
     assert saved["lm"]["model_id"] == "simulated"
     assert saved["wall_seconds"]["total"] >= saved["wall_seconds"]["optimization"]
     assert (tmp_path / "studies" / "simulated__mipro__seed0__quick.db").exists()
@@ -63,7 +63,7 @@ def test_unoptimized_is_only_evaluated(tmp_path):
     record = run_one(RunSpec("simulated", "unoptimized", 0), simulated_task(), SimulatedLM(), settings)
     assert record["optimizer_result"] is None and record["study"] is None
     assert record["lm_usage"]["optimization"] == {}
-    assert record["lm_usage"]["total"]["calls"] == 2 * (10 + 10 + 20)  # two stages per example
+    assert record["lm_usage"]["total"]["calls"] == 2 * (4 + 6 + 12)  # two stages per example
 
 
 def test_a_crashed_run_is_reported_and_the_next_one_runs(tmp_path):
