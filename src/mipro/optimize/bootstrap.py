@@ -63,7 +63,7 @@ def bootstrap_demo_sets(
         sampled = _label_diverse_order(traced, rng)
         size = settings.max_bootstrapped_demos if set_index == 0 else rng.randint(
             1, max(1, settings.max_bootstrapped_demos))
-        chosen = sampled[:size]
+        chosen = _capped_per_output(sampled, size)
         used = {trace.position for trace in chosen}
         for name in names:
             demos = [trace.demos[name] for trace in chosen if name in trace.demos]
@@ -109,6 +109,21 @@ def _label_diverse_order(traced: list[_PassingTrace], rng: random.Random) -> lis
             if queue:
                 order.append(queue.pop())
     return order
+
+
+def _capped_per_output(order: list[_PassingTrace], size: int) -> list[_PassingTrace]:
+    """The first ``size`` traces of ``order`` with at most half of them (rounded up) sharing a
+    final output; labeled examples fill the rest of the set."""
+    cap = max(1, (size + 1) // 2)
+    taken: dict[str, int] = {}
+    chosen = []
+    for trace in order:
+        if len(chosen) == size:
+            break
+        if taken.get(trace.final_output, 0) < cap:
+            taken[trace.final_output] = taken.get(trace.final_output, 0) + 1
+            chosen.append(trace)
+    return chosen
 
 
 def _successful_traces(
