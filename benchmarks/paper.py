@@ -32,6 +32,7 @@ from benchmarks.paper_runs import (
     HarnessSettings,
     RunSpec,
     available_optimizers,
+    claimed,
     pending_runs,
     plan_runs,
     run_one,
@@ -92,27 +93,41 @@ def run_all(args: argparse.Namespace) -> list[RunSpec]:
 
 def run_pending(pending: Sequence[RunSpec], settings: HarnessSettings, lm: LM,
                 load: Callable[[str], Task] = load_task) -> list[RunSpec]:
-    """Run ``pending`` one after the other on ``lm``; a crash is reported and the next run starts."""
+    """Run ``pending`` one after the other on ``lm``; a crash is reported and the next run starts.
+
+    A run recorded or claimed by another harness process meanwhile is skipped, so several
+    processes can share one output folder.
+    """
     tasks: dict[str, Task] = {}
     failures: list[RunSpec] = []
     with progress_bar("Paper benchmark runs", len(pending)) as bar:
         for number, spec in enumerate(pending, 1):
             bar.log(f"Run {number}/{len(pending)}: {spec.task} x {spec.optimizer} x seed {spec.seed}")
-            try:
-                if spec.task not in tasks:
-                    tasks[spec.task] = load(spec.task)
-                record = run_one(spec, tasks[spec.task], lm, settings)
-            except Exception:  # noqa: BLE001 - reported; the next run goes on
-                bar.log(f"Run {spec.stem} crashed; its study is kept, rerun to resume.\n"
-                        + traceback.format_exc())
-                failures.append(spec)
-            else:
-                bar.log(describe_record(record))
+            with claimed(spec, settings) as ours:
+                if not ours:
+                    bar.log(f"  {spec.stem}: recorded or running in another process; skipped")
+                elif not _run_reporting(spec, tasks, load, lm, settings, bar.log):
+                    failures.append(spec)
             bar.advance()
     if failures:
         _say(f"{len(failures)} of {len(pending)} runs crashed: "
              f"{', '.join(spec.stem for spec in failures)}")
     return failures
+
+
+def _run_reporting(spec: RunSpec, tasks: dict[str, Task], load: Callable[[str], Task], lm: LM,
+                   settings: HarnessSettings, log: Callable[[str], None]) -> bool:
+    """Run ``spec`` and log its outcome; False when it crashed."""
+    try:
+        if spec.task not in tasks:
+            tasks[spec.task] = load(spec.task)
+        record = run_one(spec, tasks[spec.task], lm, settings)
+    except Exception:  # noqa: BLE001 - reported; the next run goes on
+        log(f"Run {spec.stem} crashed; its study is kept, rerun to resume.\n"
+            + traceback.format_exc())
+        return False
+    log(describe_record(record))
+    return True
 
 
 def make_lm(args: argparse.Namespace) -> LM:

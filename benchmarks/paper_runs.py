@@ -7,12 +7,13 @@ Optuna study lives under ``<out>/studies/``, so rerunning a crashed run resumes 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import subprocess
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 import mipro
 import mipro.optimize
 from mipro.evaluate import Evaluate, Metric
+from mipro.optimize.study import _process_alive as process_alive  # the study's own liveness check
 from mipro.lm import LM
 from mipro.program import Example, Module
 from mipro.tasks import Task
@@ -58,6 +60,10 @@ class HarnessSettings:
     def result_path(self, spec: RunSpec) -> Path:
         return self.out / f"{spec.stem}.json"
 
+    def claim_path(self, spec: RunSpec) -> Path:
+        """The file a harness process holds while it runs ``spec`` (it contains its pid)."""
+        return self.out / "claims" / f"{spec.stem}.pid"
+
     def program_path(self, spec: RunSpec) -> Path:
         """Where the optimized program (instructions and demos) of a run is saved."""
         return self.out / "programs" / f"{spec.stem}.json"
@@ -85,6 +91,47 @@ def plan_runs(tasks: Sequence[str], optimizers: Sequence[str], seeds: Sequence[i
 def pending_runs(specs: Iterable[RunSpec], settings: HarnessSettings) -> list[RunSpec]:
     """The runs whose record does not exist yet."""
     return [spec for spec in specs if not settings.result_path(spec).exists()]
+
+
+@contextlib.contextmanager
+def claimed(spec: RunSpec, settings: HarnessSettings) -> Iterator[bool]:
+    """Claim ``spec`` while inside; yields False if it is recorded or another live process has it.
+
+    A claim left by a process that died is taken over.
+    """
+    claim = settings.claim_path(spec)
+    if settings.result_path(spec).exists() or not _take_claim(claim):
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        claim.unlink(missing_ok=True)
+
+
+def _take_claim(claim: Path) -> bool:
+    claim.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(2):
+        try:
+            with claim.open("x") as file:
+                file.write(str(os.getpid()))
+            return True
+        except FileExistsError:
+            if _holder_alive(claim):
+                return False
+            claim.unlink(missing_ok=True)  # its process died: take the run over
+    return False
+
+
+def _holder_alive(claim: Path) -> bool:
+    """Whether the process whose pid ``claim`` holds still runs (a claim being written counts)."""
+    try:
+        pid = int(claim.read_text().strip())
+    except ValueError:
+        return time.time() - claim.stat().st_mtime < 60
+    except FileNotFoundError:
+        return False
+    return process_alive(pid)
 
 
 def available_optimizers() -> list[str]:

@@ -1,4 +1,5 @@
 import json
+import os
 
 import pytest
 
@@ -6,6 +7,7 @@ from benchmarks.paper import run_pending
 from benchmarks.paper_runs import (
     HarnessSettings,
     RunSpec,
+    claimed,
     pending_runs,
     plan_runs,
     run_one,
@@ -81,3 +83,30 @@ def test_sizes_are_capped_at_the_task_splits():
     assert unknown == size_for("iris", "quick", num_predictors=1, train=1000, val=1000, test=1000)
     with pytest.raises(ValueError, match="size profile"):
         size_for("iris", "huge", num_predictors=1, train=10, val=10, test=10)
+
+
+def test_a_run_claimed_by_a_live_process_is_skipped(tmp_path):
+    settings = HarnessSettings(tmp_path, "quick")
+    spec = RunSpec("simulated", "unoptimized", 0)
+    settings.claim_path(spec).parent.mkdir(parents=True)
+    settings.claim_path(spec).write_text("1")  # pid 1 is alive
+    assert run_pending([spec], settings, SimulatedLM(), load=lambda name: simulated_task()) == []
+    assert not settings.result_path(spec).exists()
+
+
+def test_a_claim_left_by_a_dead_process_is_taken_over(tmp_path):
+    settings = HarnessSettings(tmp_path, "quick")
+    spec = RunSpec("simulated", "unoptimized", 0)
+    settings.claim_path(spec).parent.mkdir(parents=True)
+    settings.claim_path(spec).write_text("999999999")
+    with claimed(spec, settings) as ours:
+        assert ours and settings.claim_path(spec).read_text() == str(os.getpid())
+    assert not settings.claim_path(spec).exists()
+
+
+def test_a_recorded_run_is_not_claimed(tmp_path):
+    settings = HarnessSettings(tmp_path, "quick")
+    spec = RunSpec("simulated", "unoptimized", 0)
+    write_record(settings.result_path(spec), {"task": "simulated"})
+    with claimed(spec, settings) as ours:
+        assert not ours
