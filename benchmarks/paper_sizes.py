@@ -75,8 +75,11 @@ _MULTI_CALL = {
                        num_trials=6, num_candidates=3, max_bootstrapped_demos=1, max_labeled_demos=2),
 }
 
-# The paper's splits (Opsahl-Ong et al. 2024, Table 1 / the DSPy benchmark harness) and a
-# budget of the paper's order; ``size_for`` caps them at the local splits.
+# The paper's train / dev / test sizes as /work/shared/data/README.md and docs/tasks.md record
+# them (hotpotqa 500/500/2000; hotpotqa_conditional 500/200/200; iris 75/75 (= train)/75;
+# heart_disease 120/120 (= train)/183; scone 1000 train+dev / 500 test; hover is assumed sized
+# like hotpotqa), and a search budget of the paper's order (not checked against its text).
+# ``size_for`` caps them at the local splits.
 _PAPER = {
     "hotpotqa": RunSize(500, 500, 500, 2000, 25, 50, 10),
     "hotpotqa_conditional": RunSize(500, 200, 500, 200, 25, 50, 10),
