@@ -120,11 +120,11 @@ class LocalLM(BaseLM):
                 ]
             except RuntimeError as error:
                 raise LMError(f"llama.cpp failed on {self.model_path.name}: {error}") from error
-        texts = [text for text, _ in replies]
-        if len(texts) < request.n:
+        texts = tuple(text for text, _ in replies)
+        if samples < request.n:  # greedy: the n completions are one
             texts *= request.n
         completion_tokens = sum(count for _, count in replies)
-        return LMResponse(tuple(texts), TokenUsage(len(tokens), completion_tokens))
+        return LMResponse(texts, TokenUsage(len(tokens), completion_tokens))
 
     def _complete(self, llama: Llama, request: LMRequest, tokens: list[int], *, seed: int,
                   options: dict[str, Any]) -> tuple[str, int]:
