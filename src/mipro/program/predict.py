@@ -98,11 +98,10 @@ class Predict(Module):
         return f"{type(self).__name__}('{self.signature}', demos={len(self.demos)})"
 
 
-REASONING = Field(
-    "reasoning", "output", str,
-    desc="Let's think step by step in order to produce the answer. We ...",
-    prefix="Reasoning",
-)
+# A bare "reasoning" placeholder: small models copy a longer description ("Let's think step by
+# step ...") into the reply and repeat it to the length limit. Measured on SmolLM2-135M over 12
+# ScoNe examples: 225 instead of 1036 generated tokens, and more answers right.
+REASONING = Field("reasoning", "output", str, desc="reasoning", prefix="Reasoning")
 
 
 class ChainOfThought(Predict):
