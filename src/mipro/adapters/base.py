@@ -18,9 +18,6 @@ from mipro.lm.base import LMCapabilities, LMRequest
 from mipro.signatures import Field, Signature
 from mipro.signatures.types import coerce_value, format_value, is_json_type, is_literal, type_name
 
-_CHARS_PER_TOKEN = 2
-_MIN_LINE_CHARS = 32
-
 
 class FieldParseError(ValueError):
     """A reply is missing a field, or a field's value does not validate."""
@@ -38,7 +35,9 @@ class Adapter(ABC):
     #: Whether the prompt already ends with the first output field's label.
     reply_starts_inside_first_field: bool = False
 
-    @abstractmethod
+    #: Stop sequences of every request.
+    stop: tuple[str, ...] = ()
+
     def build_request(
         self,
         signature: Signature,
@@ -52,6 +51,27 @@ class Adapter(ABC):
         reminder: str | None = None,
     ) -> LMRequest:
         """The request for one call; ``reminder`` is a format note added on a retry."""
+        return LMRequest(
+            **self.prompt(signature, demos, inputs, reminder=reminder, capabilities=capabilities),
+            temperature=temperature,
+            max_tokens=max_tokens,
+            stop=self.stop,
+            grammar=self.grammar(signature, capabilities, max_tokens),
+            json_schema=self.json_schema(signature, capabilities),
+            rollout=rollout,
+        )
+
+    @abstractmethod
+    def prompt(
+        self,
+        signature: Signature,
+        demos: Sequence[Mapping[str, Any]],
+        inputs: Mapping[str, Any],
+        *,
+        reminder: str | None,
+        capabilities: LMCapabilities,
+    ) -> dict[str, Any]:
+        """``{"prompt": text}`` or ``{"messages": (...)}`` for one call."""
 
     def parse(self, signature: Signature, reply: str) -> dict[str, Any]:
         """Parse a reply into typed output values; raises ``FieldParseError``.
@@ -85,7 +105,7 @@ class Adapter(ABC):
         return reply_grammar(
             signature,
             include_first_label=not self.reply_starts_inside_first_field,
-            max_line_chars=line_budget(signature, max_tokens),
+            max_tokens=max_tokens,
         )
 
     def json_schema(self, signature: Signature, capabilities: LMCapabilities) -> dict[str, Any] | None:
@@ -96,16 +116,6 @@ class Adapter(ABC):
 def json_mode(capabilities: LMCapabilities) -> bool:
     """Whether replies are JSON objects: the backend takes a JSON schema but no grammar."""
     return capabilities.json_schema and not capabilities.grammar
-
-
-def line_budget(signature: Signature, max_tokens: int) -> int:
-    """The characters each one-line ``str`` output may take in a constrained reply.
-
-    Text runs at about four characters a token; budgeting two keeps even a repetitive reply
-    inside ``max_tokens``, so the grammar closes every field before generation is cut off.
-    """
-    text_fields = sum(f.annotation in (str, Any) for f in signature.output_fields)
-    return max(_MIN_LINE_CHARS, _CHARS_PER_TOKEN * max_tokens // max(text_fields, 1))
 
 
 def split_reply(signature: Signature, text: str) -> dict[str, str]:

@@ -13,7 +13,7 @@ from mipro.adapters.base import (
     render_fields,
 )
 from mipro.adapters.json_reply import format_json_reply, json_reminder
-from mipro.lm.base import LMCapabilities, LMRequest
+from mipro.lm.base import LMCapabilities
 from mipro.signatures import Signature
 
 
@@ -23,29 +23,19 @@ class ChatAdapter(Adapter):
     On backends with structured outputs but no grammar, the reply is a JSON object instead.
     """
 
-    def build_request(
+    def prompt(
         self,
         signature: Signature,
         demos: Sequence[Mapping[str, Any]],
         inputs: Mapping[str, Any],
         *,
+        reminder: str | None,
         capabilities: LMCapabilities,
-        temperature: float = 0.0,
-        max_tokens: int = 256,
-        rollout: int | str = 0,
-        reminder: str | None = None,
-    ) -> LMRequest:
+    ) -> dict[str, Any]:
         messages = self.format_messages(
             signature, demos, inputs, reminder=reminder, json_reply=json_mode(capabilities)
         )
-        return LMRequest(
-            messages=tuple(messages),
-            temperature=temperature,
-            max_tokens=max_tokens,
-            grammar=self.grammar(signature, capabilities, max_tokens),
-            json_schema=self.json_schema(signature, capabilities),
-            rollout=rollout,
-        )
+        return {"messages": tuple(messages)}
 
     def format_messages(
         self,

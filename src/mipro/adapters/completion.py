@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mipro.adapters.base import Adapter, describe_value, render_fields
-from mipro.lm.base import LMCapabilities, LMRequest
+from mipro.lm.base import LMCapabilities
 from mipro.signatures import Signature
 
 SEPARATOR = "\n\n---\n\n"
@@ -20,27 +20,18 @@ class CompletionAdapter(Adapter):
 
     reply_starts_inside_first_field = True
 
-    def build_request(
+    stop = ("\n\n", "\n---")
+
+    def prompt(
         self,
         signature: Signature,
         demos: Sequence[Mapping[str, Any]],
         inputs: Mapping[str, Any],
         *,
+        reminder: str | None,
         capabilities: LMCapabilities,
-        temperature: float = 0.0,
-        max_tokens: int = 256,
-        rollout: int | str = 0,
-        reminder: str | None = None,
-    ) -> LMRequest:
-        return LMRequest(
-            prompt=self.format_prompt(signature, demos, inputs, reminder=reminder),
-            temperature=temperature,
-            max_tokens=max_tokens,
-            stop=("\n\n", "\n---"),
-            grammar=self.grammar(signature, capabilities, max_tokens),
-            json_schema=self.json_schema(signature, capabilities),
-            rollout=rollout,
-        )
+    ) -> dict[str, Any]:
+        return {"prompt": self.format_prompt(signature, demos, inputs, reminder=reminder)}
 
     def format_prompt(
         self,
