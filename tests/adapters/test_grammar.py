@@ -5,7 +5,7 @@ import pytest
 
 from mipro import InputField, OutputField, Signature
 from mipro.adapters import ChatAdapter, CompletionAdapter
-from mipro.adapters.grammar import gbnf_literal, reply_grammar
+from mipro.adapters.grammar import gbnf_literal, line_budget, reply_grammar
 from mipro.lm.base import LMCapabilities
 from mipro.program.predict import REASONING
 from mipro.signatures import ensure_signature
@@ -23,9 +23,9 @@ class Extract(Signature):
     person: Person = OutputField()
 
 
-def grammar(spec, *, first_label=True, max_line_chars=400):
+def grammar(spec, *, first_label=True, max_tokens=256):
     signature = ensure_signature(spec)
-    return reply_grammar(signature, include_first_label=first_label, max_line_chars=max_line_chars)
+    return reply_grammar(signature, include_first_label=first_label, max_tokens=max_tokens)
 
 
 def test_literal_field_admits_only_its_values(grammar_engine):
@@ -74,11 +74,26 @@ def test_json_fields_admit_only_schema_valid_json_on_one_line(grammar_engine):
 
 
 def test_str_field_is_one_bounded_non_empty_line(grammar_engine):
-    rules = grammar("question -> answer", max_line_chars=20)
+    signature = Signature.parse("question -> answer")
+    assert line_budget(signature, max_tokens=49) == 40  # 49 less "Answer: " and a newline
+    rules = grammar(signature, max_tokens=49)
     assert grammar_engine.accepts(rules, "Answer: Lima, Peru.")
-    assert grammar_engine.accepts(rules, "Answer: " + "x" * 20 + "\n")
-    for reply in ["Answer: ", "Answer:  Lima", "Answer: " + "x" * 21, "Answer: Lima\nPeru"]:
+    assert grammar_engine.accepts(rules, "Answer: " + "x" * 40 + "\n")
+    for reply in ["Answer: ", "Answer:  Lima", "Answer: " + "x" * 41, "Answer: Lima\nPeru"]:
         assert not grammar_engine.accepts(rules, reply), reply
+
+
+def test_the_longest_reply_fits_in_max_tokens_characters(grammar_engine):
+    signature = Signature.parse(
+        "question -> answer: Literal['setosa', 'versicolor']"
+    ).prepend_output(REASONING)
+    budget = line_budget(signature, max_tokens=200)
+    longest = "Reasoning: " + "1" * budget + "\nAnswer: versicolor\n"
+    assert grammar_engine.accepts(grammar(signature, max_tokens=200), longest)
+    assert not grammar_engine.accepts(grammar(signature, max_tokens=199), longest)
+    assert len(longest) <= 200
+    two_texts = Signature.parse("question -> query").prepend_output(REASONING)
+    assert line_budget(two_texts, max_tokens=256) == (256 - len("Reasoning: \nQuery: \n")) // 2
 
 
 def test_chain_of_thought_reply_has_reasoning_then_answer(grammar_engine):
