@@ -200,7 +200,24 @@ def render_table(runs: Sequence[Mapping[str, Any]]) -> str:
               "the best and the second-best optimizer of each task.", ""]
     lines += _markdown_table(["task", "best", "second", "paired seeds", "mean difference (points)",
                               "p-value", "note"], [_comparison_row(c) for c in comparisons])
+    lines += ["", "Examples per split and search budget of each task (from the records).", ""]
+    lines += _markdown_table(["task", *_SIZE_COLUMNS], _size_rows(runs))
     return "\n".join(lines) + "\n"
+
+
+_SIZE_COLUMNS = ("train slice", "dev", "test", "minibatch_size", "num_trials", "num_candidates",
+                 "demos (traced / labeled)")
+
+
+def _size_rows(runs: Sequence[Mapping[str, Any]]) -> list[list[str]]:
+    """One row per task and distinct sizes (more than one when records disagree)."""
+    rows: dict[tuple[str, ...], None] = {}
+    for run in runs:
+        sizes, counts = run.get("sizes", {}), run.get("num_examples", {})
+        rows[(run["task"], *(str(counts.get(k, "?")) for k in ("train", "dev", "test")),
+              *(str(sizes.get(k, "?")) for k in ("minibatch_size", "num_trials", "num_candidates")),
+              f"{sizes.get('max_bootstrapped_demos', '?')} / {sizes.get('max_labeled_demos', '?')}")] = None
+    return [list(row) for row in sorted(rows)]
 
 
 def _provenance(runs: Sequence[Mapping[str, Any]]) -> list[str]:

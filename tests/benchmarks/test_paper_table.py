@@ -23,6 +23,9 @@ def record(task, optimizer, seed, test, *, train=0.5, dev=0.4, calls=100, second
                      if optimizer != "unoptimized" else {}},
         "wall_seconds": {"total": seconds},
         "lm": {"model_id": "smollm2-135m"}, "mipro_version": "0.1.0",
+        "num_examples": {"train": 16, "dev": 16, "test": 40},
+        "sizes": {"minibatch_size": 8, "num_trials": 5, "num_candidates": 3,
+                  "max_bootstrapped_demos": 3, "max_labeled_demos": 3},
     }
 
 
@@ -52,6 +55,7 @@ def test_table_has_a_row_per_task_and_a_column_per_optimizer_in_paper_order(tmp_
     assert "not run" in scone_row  # bootstrap_random_search has no scone run
     assert "110 calls, 1.0 min" in table and "0 calls, 1.0 min" in table
     assert "- runs: 11" in table and "smollm2-135m" in table
+    assert "| iris | 16 | 16 | 40 | 8 | 5 | 3 | 3 / 3 |" in table
 
 
 def test_best_two_are_chosen_by_mean_test_score_and_paired_by_seed():
