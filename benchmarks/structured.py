@@ -130,7 +130,8 @@ def generation_speed(requests: list[LMRequest], n_threads: int) -> dict[str, Any
         "grammar_sampler": lambda request: {
             "grammar": LlamaGrammar.from_string(request.grammar or "", verbose=False)},
         "grammar_filter": lambda request: {
-            "logits_processor": LogitsProcessorList([GrammarFilter(llama, request.grammar or "")])},
+            "logits_processor": LogitsProcessorList([GrammarFilter(
+                llama, request.grammar or "", greedy=request.temperature == 0)])},
     }
     totals = {way: [0, 0.0] for way in ways}
     differing: list[dict[str, str]] = []

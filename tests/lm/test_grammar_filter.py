@@ -29,13 +29,24 @@ def best(filter_: GrammarFilter, prompt: list[int], scores: np.ndarray) -> int:
     return int(np.argmax(filter_(np.array(prompt, dtype=np.intc), scores.copy())))
 
 
-def test_tiers_pick_the_token_a_full_vocabulary_check_picks(vocab_llama):
+@pytest.mark.parametrize("greedy", [False, True])
+def test_tiers_pick_the_token_a_full_vocabulary_check_picks(vocab_llama, greedy):
     rng = np.random.default_rng(0)
     size = vocab_llama.n_vocab()
     for _ in range(20):
         scores = rng.normal(size=size).astype(np.single)
-        tiered, full = GrammarFilter(vocab_llama, SPECIES), GrammarFilter(vocab_llama, SPECIES, tiers=())
+        tiered = GrammarFilter(vocab_llama, SPECIES, greedy=greedy)
+        full = GrammarFilter(vocab_llama, SPECIES, tiers=())
         assert best(tiered, [1], scores) == best(full, [1], scores)
+
+
+def test_greedy_filter_leaves_scores_alone_when_the_best_token_is_allowed(vocab_llama):
+    scores = np.zeros(vocab_llama.n_vocab(), dtype=np.single)
+    scores[tokens(vocab_llama, " set")[0]] = 3.0
+    kept = GrammarFilter(vocab_llama, SPECIES, greedy=True)(np.array([1], np.intc), scores.copy())
+    assert np.array_equal(kept, scores)
+    sampled = GrammarFilter(vocab_llama, SPECIES)(np.array([1], np.intc), scores.copy())
+    assert np.isinf(sampled).sum() > len(scores) - 100  # sampling keeps only allowed tokens
 
 
 def test_allowed_tokens_beyond_the_first_tiers_are_found(vocab_llama):
@@ -81,7 +92,8 @@ def test_greedy_replies_equal_those_of_llama_cpp_grammar_sampler():
             prompt, grammar=LlamaGrammar.from_string(grammar, verbose=False), **options
         )["choices"][0]["text"]
         filtered = llama.create_completion(
-            prompt, logits_processor=LogitsProcessorList([GrammarFilter(llama, grammar)]),
+            prompt,
+            logits_processor=LogitsProcessorList([GrammarFilter(llama, grammar, greedy=True)]),
             **options,
         )["choices"][0]["text"]
         assert filtered == reference

@@ -4,7 +4,8 @@ llama.cpp's grammar sampler (``grammar=`` in llama-cpp-python) checks every toke
 vocabulary, 49,152 for SmolLM2, at every step: on two CPU cores that costs about as much as
 running the 135M model itself. The token the constrained reply takes is almost always among the
 model's first few candidates, so ``GrammarFilter`` checks the best 64, then the best 4,096, and
-the whole vocabulary only when none of those is allowed.
+the whole vocabulary only when none of those is allowed; for greedy decoding it first checks
+the single best token, and leaves the scores alone when the grammar allows it.
 
 Greedy decoding gives exactly the reply of llama.cpp's grammar sampler: the best allowed token
 is always in the first tier that has an allowed token. With temperature > 0, the allowed tokens
@@ -34,13 +35,16 @@ _TOKEN_DATA = np.dtype([("id", np.intc), ("logit", np.single), ("p", np.single)]
 class GrammarFilter:
     """A llama-cpp-python logits processor that keeps only the tokens a GBNF grammar allows.
 
-    One filter serves one generation (it follows the tokens generated so far)::
+    One filter serves one generation (it follows the tokens generated so far); ``greedy`` says
+    that the generation takes the best token (temperature 0)::
 
-        keep_allowed = GrammarFilter(llama, gbnf)
+        keep_allowed = GrammarFilter(llama, gbnf, greedy=temperature == 0)
         llama.create_completion(prompt, logits_processor=LogitsProcessorList([keep_allowed]))
     """
 
-    def __init__(self, llama: Llama, grammar: str, *, tiers: Sequence[int] = TIERS) -> None:
+    def __init__(
+        self, llama: Llama, grammar: str, *, greedy: bool = False, tiers: Sequence[int] = TIERS
+    ) -> None:
         import llama_cpp
 
         self._llama_cpp = llama_cpp
@@ -53,6 +57,7 @@ class GrammarFilter:
             )
         self._sampler = sampler
         self._close = weakref.finalize(self, llama_cpp.llama_sampler_free, sampler)
+        self._greedy = greedy
         self._tiers = tuple(tiers)
         self._prompt_length: int | None = None
         self._accepted = 0
@@ -61,6 +66,8 @@ class GrammarFilter:
         self, input_ids: npt.NDArray[np.intc], scores: npt.NDArray[np.single]
     ) -> npt.NDArray[np.single]:
         self._follow(input_ids)
+        if self._greedy and self._allowed(np.array([np.argmax(scores)], dtype=np.intc))[0]:
+            return scores
         for tier in self._tiers:
             if tier >= len(scores):
                 break
