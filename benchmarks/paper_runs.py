@@ -14,7 +14,7 @@ import platform
 import subprocess
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,15 @@ class HarnessSettings:
     def storage(self, spec: RunSpec) -> str:
         """The Optuna storage URL of a run (one SQLite file per run and size profile)."""
         return f"sqlite:///{self.out / 'studies' / f'{spec.stem}__{self.profile}.db'}"
+
+
+@dataclass(frozen=True)
+class OptimizerReport:
+    """What an optimizer reported, as JSON: its result summary, LM usage by role and study."""
+
+    result: dict[str, Any] | None = None
+    usage: dict[str, Any] = field(default_factory=dict)
+    study: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -179,7 +188,7 @@ def run_one(spec: RunSpec, task: Task, lm: LM, settings: HarnessSettings) -> dic
     splits = task_splits(task, size)
     started_at = datetime.now(timezone.utc)
     start, usage_start = time.perf_counter(), lm.usage.snapshot()
-    program, optimizer_record = _optimize(spec, task, lm, size, splits, settings)
+    program, report = _optimize(spec, task, lm, size, splits, settings)
     optimized_at, usage_optimized = time.perf_counter(), lm.usage.snapshot()
     settings.program_path(spec).parent.mkdir(parents=True, exist_ok=True)
     program.save(settings.program_path(spec))
@@ -192,9 +201,9 @@ def run_one(spec: RunSpec, task: Task, lm: LM, settings: HarnessSettings) -> dic
         "num_examples": {"trainset": len(splits.trainset), "train": len(splits.train_eval),
                          "dev": len(splits.valset), "test": len(splits.testset)},
         "scores": scores, "failed_examples": failed,
-        "optimizer_result": optimizer_record.pop("result"),
+        "optimizer_result": report.result,
         "lm_usage": {
-            "optimization": optimizer_record.pop("usage"),
+            "optimization": report.usage,
             "optimization_all_roles": (usage_optimized - usage_start).as_dict(),
             "evaluation": (usage_end - usage_optimized).as_dict(),
             "total": (usage_end - usage_start).as_dict(),
@@ -203,7 +212,7 @@ def run_one(spec: RunSpec, task: Task, lm: LM, settings: HarnessSettings) -> dic
                          "evaluation": round(end - optimized_at, 2),
                          "total": round(end - start, 2)},
         "lm": {"model_id": lm.model_id, "url": settings.lm_url, "backend": type(lm).__name__},
-        "study": optimizer_record.pop("study"),
+        "study": report.study,
         "max_lm_calls": settings.max_lm_calls, "threads": settings.threads,
         **environment(), "started_at": started_at.isoformat(timespec="seconds"),
     }
@@ -212,19 +221,19 @@ def run_one(spec: RunSpec, task: Task, lm: LM, settings: HarnessSettings) -> dic
 
 
 def _optimize(spec: RunSpec, task: Task, lm: LM, size: RunSize, splits: Splits,
-              settings: HarnessSettings) -> tuple[Module, dict[str, Any]]:
+              settings: HarnessSettings) -> tuple[Module, OptimizerReport]:
     """The program to score and what the optimizer reported (nothing for ``unoptimized``)."""
     program = task.make_program()
     if spec.optimizer == UNOPTIMIZED:
-        return program, {"result": None, "usage": {}, "study": None}
+        return program, OptimizerReport()
     run_name, storage = f"{spec.stem}__{settings.profile}", settings.storage(spec)
     optimizer = make_optimizer(spec.optimizer, task.metric, lm, size, seed=spec.seed,
                                run_name=run_name, storage=storage,
                                max_lm_calls=settings.max_lm_calls, threads=settings.threads)
     optimized = optimizer.compile(program, splits.trainset, splits.valset)
     result = optimizer.result
-    return optimized, {"result": summarize_result(result), "usage": dict(result.usage),
-                       "study": {"run_name": run_name, "storage": storage}}
+    return optimized, OptimizerReport(summarize_result(result), dict(result.usage),
+                                      {"run_name": run_name, "storage": storage})
 
 
 def summarize_result(result: Any) -> dict[str, Any]:
