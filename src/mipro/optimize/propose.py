@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from mipro.adapters.freeform import clean_freeform_reply
 from mipro.errors import ParseError
 from mipro.lm.base import LM
 from mipro.program import Example, Module, Predict, sampling
@@ -198,12 +199,12 @@ _HISTORY_NOTE = (
 
 def _ask(predictor: Predict, **inputs: str) -> str | None:
     """The predictor's single output as text, or ``None`` when the reply did not parse."""
+    output = predictor.signature.output_fields[0]
     try:
-        value = predictor(**inputs)[predictor.signature.output_names[0]]
+        value = predictor(**inputs)[output.name]
     except ParseError:
         return None
-    text = str(value).strip().strip('"').strip()
-    return text or None
+    return clean_freeform_reply(str(value), output.label)
 
 
 def _render_example(example: object) -> str:
