@@ -4,9 +4,12 @@
    scratch) and generated tokens/s (greedy, prompt already evaluated), per thread count.
 2. Overhead of ``LocalLM`` over raw ``llama-cpp-python``: the same 40 prompts with the same
    settings (one context, greedy, cache off), runs interleaved; median of the repetitions.
-3. Prefix reuse: ``Evaluate`` of a ``Predict`` with 4 demos over 40 examples, with llama.cpp's
-   prefix reuse on and off (cache off), interleaved; and the context layouts (1 context with
-   2 threads vs 2 contexts with 1 thread each) on the same evaluation.
+3. Prefix reuse: ``Evaluate`` of a ``Predict`` with 4 demos over 40 examples (2 threads), with
+   llama.cpp's prefix reuse on and off (cache off), interleaved.
+4. Routing: a two-stage program (two predictors with 4 demos each, called in turn) evaluated
+   sequentially on 1 context vs 2 contexts routed by shared prefix.
+5. Context layout: 1 context with 2 threads vs 2 contexts with 1 thread each, on the evaluation
+   of 3. run with 1 and with 2 evaluation threads.
 
     .venv/bin/python benchmarks/lm_speed.py [--repeats 3]
 
@@ -29,7 +32,7 @@ from typing import Any
 
 from llama_cpp import Llama
 
-from mipro import Evaluate, Example, Predict
+from mipro import Evaluate, Example, Module, Predict, Prediction
 from mipro.lm import LMRequest, LocalLM
 from mipro.lm.local import SAMPLING, default_model_path
 
@@ -132,22 +135,41 @@ def overhead(model: str, n_threads: int, repeats: int) -> dict[str, Any]:
     return figures
 
 
-def capital_program() -> tuple[Predict, list[Example]]:
-    examples = [Example(question=f"What is the capital of {country}?", answer=capital)
-                .with_inputs("question") for country, capital in COUNTRIES]
+def capital_examples() -> list[Example]:
+    return [Example(question=f"What is the capital of {country}?", answer=capital,
+                    country=country).with_inputs("question") for country, capital in COUNTRIES]
+
+
+def capital_program() -> Predict:
+    """One predictor with 4 demos."""
     program = Predict("question -> answer", max_tokens=MAX_TOKENS)
-    program.demos = [dict(example) for example in examples[:4]]
-    return program, examples[4:44]
+    program.demos = [{"question": e.question, "answer": e.answer} for e in capital_examples()[:4]]
+    return program
 
 
-def exact_match(example: Example, prediction: Any) -> bool:
-    return str(prediction.answer).strip().lower() == example.answer.lower()
+class CapitalThenCountry(Module):
+    """Two predictors with 4 demos each, called in turn: the capital, then its country."""
+
+    def __init__(self) -> None:
+        self.capital = capital_program()
+        self.country = Predict("city -> country", max_tokens=MAX_TOKENS)
+        self.country.demos = [{"city": e.answer, "country": e.country}
+                              for e in capital_examples()[:4]]
+
+    def forward(self, question: str) -> Prediction:
+        city = self.capital(question=question).answer
+        return self.country(city=city)
+
+
+def answer_matches(example: Example, prediction: Any) -> bool:
+    expected = example.answer if "answer" in prediction else example.country
+    return str(next(iter(prediction.values()))).strip().lower() == expected.lower()
 
 
 def evaluation_runs(model: str, settings: dict[str, dict[str, Any]], repeats: int,
-                    num_threads: int) -> dict[str, Any]:
+                    num_threads: int, program: Module) -> dict[str, Any]:
     """The 40-example evaluation under each LocalLM setting, interleaved; median seconds."""
-    program, devset = capital_program()
+    devset = capital_examples()[4:44]
     lms = {name: LocalLM(model, cache=False, **options) for name, options in settings.items()}
     runs: dict[str, list[Timing]] = {name: [] for name in settings}
     outcome: dict[str, Any] = {}
@@ -155,7 +177,7 @@ def evaluation_runs(model: str, settings: dict[str, dict[str, Any]], repeats: in
         for name in list(settings) if repeat % 2 == 0 else list(settings)[::-1]:
             lm = lms[name]
             before = lm.usage.snapshot()
-            evaluate = Evaluate(devset, exact_match, num_threads=num_threads,
+            evaluate = Evaluate(devset, answer_matches, num_threads=num_threads,
                                 display_progress=False, lm=lm)
             results: list[Any] = []
             timing = timed(lambda: results.append(evaluate(program)))
@@ -164,7 +186,7 @@ def evaluation_runs(model: str, settings: dict[str, dict[str, Any]], repeats: in
                 runs[name].append(timing)
             outcome[name] = {"settings": settings[name], "score": round(results[0].score, 3),
                              "calls": used.calls,
-                             "prompt_tokens_per_call": round(used.prompt_tokens / max(used.calls, 1))}
+                             "prompt_tokens_per_call": round(used.prompt_tokens / used.calls)}
     for name, timings in runs.items():
         outcome[name]["wall_seconds"] = [round(t.wall, 3) for t in timings]
         outcome[name]["median_wall_seconds"] = round(statistics.median(t.wall for t in timings), 3)
@@ -173,7 +195,8 @@ def evaluation_runs(model: str, settings: dict[str, dict[str, Any]], repeats: in
 
 
 def ratio(figures: dict[str, Any], slow: str, fast: str, clock: str) -> float:
-    return round(figures[slow][f"median_{clock}_seconds"] / figures[fast][f"median_{clock}_seconds"], 2)
+    key = f"median_{clock}_seconds"
+    return round(figures[slow][key] / figures[fast][key], 2)
 
 
 def main() -> None:
@@ -190,14 +213,24 @@ def main() -> None:
     results["overhead"] = overhead(model, 1, max(args.repeats, 5))
     print("overhead:", json.dumps(results["overhead"]))
     reuse = evaluation_runs(model, {"reuse_on": {"prefix_reuse": True},
-                                    "reuse_off": {"prefix_reuse": False}}, args.repeats, 2)
+                                    "reuse_off": {"prefix_reuse": False}},
+                            args.repeats, 2, capital_program())
     reuse["speedup_wall"] = ratio(reuse, "reuse_off", "reuse_on", "wall")
     reuse["speedup_cpu"] = ratio(reuse, "reuse_off", "reuse_on", "cpu")
     results["prefix_reuse"] = reuse
     print("prefix reuse:", json.dumps(reuse))
-    layouts = {"1x2_threads": {"slots": 1, "n_threads": 2}, "2x1_thread": {"slots": 2, "n_threads": 1}}
+    routing = evaluation_runs(model, {"one_context": {"slots": 1, "n_threads": 1},
+                                      "two_contexts": {"slots": 2, "n_threads": 1}},
+                              args.repeats, 1, CapitalThenCountry())
+    routing["speedup_wall"] = ratio(routing, "one_context", "two_contexts", "wall")
+    routing["speedup_cpu"] = ratio(routing, "one_context", "two_contexts", "cpu")
+    results["two_stage_routing"] = routing
+    print("two-stage routing:", json.dumps(routing))
+    layouts = {"1x2_threads": {"slots": 1, "n_threads": 2},
+               "2x1_thread": {"slots": 2, "n_threads": 1}}
     results["context_layout"] = {
-        f"evaluate_{threads}_threads": evaluation_runs(model, layouts, args.repeats, threads)
+        f"evaluate_{threads}_threads": evaluation_runs(model, layouts, args.repeats, threads,
+                                                      capital_program())
         for threads in (1, 2)
     }
     print("context layout:", json.dumps(results["context_layout"]))

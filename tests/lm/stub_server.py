@@ -1,4 +1,4 @@
-"""A stand-in OpenAI-compatible server on 127.0.0.1 for tests: scripted answers, recorded requests."""
+"""A stand-in OpenAI-compatible server on 127.0.0.1: scripted answers, recorded requests."""
 
 from __future__ import annotations
 

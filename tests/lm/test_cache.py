@@ -1,4 +1,4 @@
-"""SQLiteCache: hits skip the LM, the key includes the rollout, files are shared across processes."""
+"""SQLiteCache: hits skip the LM, the key includes the rollout, processes share the file."""
 
 from __future__ import annotations
 
@@ -60,9 +60,10 @@ def test_concurrent_threads_share_one_cache(tmp_path: Path):
 
     def work(worker: int) -> None:
         for index in range(20):
-            cache.put(f"{worker}-{index}", LMResponse((f"text {worker} {index}",), TokenUsage(1, 2)))
+            response = LMResponse((f"text {worker} {index}",), TokenUsage(1, 2))
+            cache.put(f"{worker}-{index}", response)
             assert cache.get(f"{worker}-{index}") == LMResponse(
-                (f"text {worker} {index}",), TokenUsage(1, 2), cached=True)
+                response.texts, response.usage, cached=True)
 
     threads = [threading.Thread(target=work, args=(worker,)) for worker in range(4)]
     for thread in threads:

@@ -33,7 +33,8 @@ def test_common_prefix_length():
 
 def test_alternating_modules_keep_their_own_context():
     pool = pool_of(2)
-    module_a, module_b = [1, 1, 1, 1], [2, 2, 2, 2]
+    # Both prompts open with the same token, as prompts of one template do.
+    module_a, module_b = [9, 1, 1, 1, 1], [9, 2, 2, 2, 2]
     routed = [run(pool, prefix + [index]) for index in range(4) for prefix in (module_a, module_b)]
     assert routed == ["A", "B"] * 4
 
@@ -41,6 +42,15 @@ def test_alternating_modules_keep_their_own_context():
 def test_new_prompt_takes_the_least_recently_used_context():
     pool = pool_of(2)
     assert [run(pool, [1]), run(pool, [2]), run(pool, [3]), run(pool, [4])] == ["A", "B", "A", "B"]
+
+
+def test_prompt_sharing_little_goes_to_the_least_recently_used_context():
+    pool = pool_of(2)
+    assert run(pool, [1, 2, 3, 4]) == "A"
+    assert run(pool, [5, 6, 7, 8]) == "B"
+    assert run(pool, [1, 2, 3, 4, 5]) == "A"  # shares 4 of 5 tokens with A
+    assert run(pool, [1, 9, 9, 9, 9]) == "B"  # shares 1 of 5 with A: least recently used
+    assert run(pool, [5, 6, 7, 8, 1]) == "A"  # B now holds other tokens; A is least recent
 
 
 def test_a_busy_context_is_not_shared():

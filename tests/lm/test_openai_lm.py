@@ -6,6 +6,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -180,3 +181,15 @@ def test_api_key_stays_out_of_repr_model_id_logs_and_cache(serve, tmp_path: Path
     assert key not in caplog.text
     stored = b"".join(path.read_bytes() for path in tmp_path.iterdir())
     assert b"Answer: 42" in stored and key.encode() not in stored
+
+
+def test_concurrent_calls_share_the_client_and_the_refusal(serve, caplog):
+    server = serve(refuse_structured)
+    lm = make_lm(server)
+    requests = [LMRequest(messages=CHAT.messages, json_schema=SCHEMA, rollout=i) for i in range(8)]
+    with caplog.at_level(logging.WARNING, logger="mipro.lm.openai_lm"), \
+            ThreadPoolExecutor(4) as pool:
+        texts = [response.text for response in pool.map(lm, requests)]
+    assert texts == ["Answer: 42"] * 8
+    assert lm.usage.snapshot().calls == 8 and not lm.capabilities.json_schema
+    assert len([r for r in caplog.records if "refused structured outputs" in r.message]) == 1

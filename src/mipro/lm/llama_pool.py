@@ -3,7 +3,10 @@
 llama.cpp reuses the key/value cache of the longest token prefix that a new prompt shares with
 the previous prompt of the same context. With several contexts, each request goes to the free
 context whose last prompt shares the longest prefix with it, so the modules of a multi-stage
-program that take turns each keep their own instruction and demos evaluated.
+program that take turns each keep their own instruction and demos evaluated. A prompt that
+shares less than ``similarity`` of its tokens with every free context goes to the least recently
+used one instead (as llama.cpp's server does), so that a short common opening, such as the
+template's first words, does not pull every module into the same context.
 """
 
 from __future__ import annotations
@@ -30,9 +33,10 @@ class _Context:
 class LlamaPool:
     """``size`` contexts made by ``load`` (on first use); one generation at a time in each."""
 
-    def __init__(self, load: Callable[[], Llama], size: int) -> None:
+    def __init__(self, load: Callable[[], Llama], size: int, *, similarity: float = 0.5) -> None:
         self._load = load
         self._size = size
+        self._similarity = similarity
         self._contexts: list[_Context] = []
         self._free = threading.Condition()
         self._clock = itertools.count(1)
@@ -48,11 +52,7 @@ class LlamaPool:
         with self._free:
             while not any(not context.busy for context in contexts):
                 self._free.wait()
-            chosen = max(
-                (context for context in contexts if not context.busy),
-                key=lambda context: (common_prefix_length(context.tokens, tokens),
-                                     -context.last_used),
-            )
+            chosen = self._choose([context for context in contexts if not context.busy], tokens)
             chosen.busy = True
         try:
             yield chosen.llama
@@ -62,6 +62,13 @@ class LlamaPool:
                 chosen.last_used = next(self._clock)
                 chosen.busy = False
                 self._free.notify()
+
+    def _choose(self, free: list[_Context], tokens: Sequence[int]) -> _Context:
+        shared = {id(context): common_prefix_length(context.tokens, tokens) for context in free}
+        best = max(free, key=lambda context: (shared[id(context)], -context.last_used))
+        if shared[id(best)] < self._similarity * len(tokens):
+            return min(free, key=lambda context: context.last_used)
+        return best
 
     def _loaded(self) -> list[_Context]:
         with self._free:

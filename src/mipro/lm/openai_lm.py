@@ -110,7 +110,7 @@ class OpenAILM(BaseLM):
             if not batch:
                 raise LMError(f"{self.base_url} answered with no choices for model {self.model}")
             texts += batch
-            prompt_tokens = prompt_tokens or usage.prompt_tokens
+            prompt_tokens += usage.prompt_tokens
             completion_tokens += usage.completion_tokens
         return LMResponse(tuple(texts[: request.n]), TokenUsage(prompt_tokens, completion_tokens))
 
@@ -141,9 +141,9 @@ class OpenAILM(BaseLM):
         except openai.OpenAIError as error:
             raise _lm_error(error, self.base_url, self.timeout) from None
         usage = reply.usage
-        return texts, TokenUsage(
-            (usage.prompt_tokens or 0) if usage else 0, (usage.completion_tokens or 0) if usage else 0
-        )
+        if usage is None:
+            return texts, TokenUsage()
+        return texts, TokenUsage(usage.prompt_tokens or 0, usage.completion_tokens or 0)
 
     def _accepts_structured(self, endpoint: str) -> bool:
         with self._refused_lock:
@@ -173,7 +173,8 @@ def _arguments(request: LMRequest, model: str, *, remaining: int) -> dict[str, A
 
 
 def _response_format(schema: dict[str, Any] | None) -> dict[str, Any]:
-    return {"type": "json_schema", "json_schema": {"name": "reply", "schema": schema, "strict": True}}
+    return {"type": "json_schema",
+            "json_schema": {"name": "reply", "schema": schema, "strict": True}}
 
 
 def _schema_grammar(schema: dict[str, Any] | None) -> str:
