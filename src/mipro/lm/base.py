@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from mipro.lm.usage import UsageTracker
+from mipro.lm.usage import TokenUsage, UsageTracker
 
 PromptFormat = Literal["completion", "chat"]
 
@@ -47,12 +47,6 @@ class LMRequest:
         """A stable hash of everything that determines the reply."""
         payload = json.dumps({"model": model_id, **asdict(self)}, sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class TokenUsage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,15 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from mipro.lm.base import TokenUsage
+
+@dataclass(frozen=True)
+class TokenUsage:
+    """Tokens one LM call used."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
 
 
 @dataclass(frozen=True)
