@@ -49,7 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     optimize.add_argument("--num-candidates", type=int)
     optimize.add_argument("--minibatch-size", type=int, default=35)
     optimize.add_argument("--max-lm-calls", type=int)
-    optimize.add_argument("--threads", type=int, default=1, help="parallel program runs")
+    optimize.add_argument("--threads", type=int, default=2,
+                          help="parallel program runs (the embedded model has 2 contexts)")
     optimize.add_argument("--seed", type=int, default=0)
     optimize.add_argument("--run-name", help="name of the run; the same name resumes it")
     optimize.add_argument("--storage", help="Optuna storage URL (default ./mipro_runs/<run>.db)")
