@@ -194,7 +194,10 @@ def render_table(runs: Sequence[Mapping[str, Any]]) -> str:
         cost_rows.append([task] + [_cost_cell(cells.get((task, o))) for o in optimizers])
     lines += _markdown_table(["task", *optimizers], score_rows)
     lines += ["", "Mean LM calls spent optimizing (task + prompt LM, cache hits excluded) and "
-              "mean wall time of a whole run (optimization and the three evaluations).", ""]
+              "mean wall time of a whole run (optimization and the three evaluations). Cache hits "
+              "are free: a request an earlier run already made (the same program on the same "
+              "example, e.g. every seed of `unoptimized` after the first) costs no call and "
+              "almost no time.", ""]
     lines += _markdown_table(["task", *optimizers], cost_rows)
     lines += ["", "Wilcoxon signed-rank test (two-sided, paired by seed) on the test scores of "
               "the best and the second-best optimizer of each task.", ""]
