@@ -15,11 +15,16 @@ PROGRAM_FILE = textwrap.dedent("""
 """)
 
 
+def optimize_program_file(folder, monkeypatch, *options: str) -> int:
+    """Run ``mipro optimize`` in ``folder`` on the simulated task with 3 candidates."""
+    monkeypatch.chdir(folder)
+    (folder / "task.py").write_text(PROGRAM_FILE)
+    return main(["optimize", "--program-file", "task.py", "--num-candidates", "3",
+                 "--minibatch-size", "10", *options])
+
+
 def test_optimize_a_program_file_reports_and_saves(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "task.py").write_text(PROGRAM_FILE)
-    code = main(["optimize", "--program-file", "task.py", "--num-trials", "6",
-                 "--num-candidates", "3", "--minibatch-size", "10", "--output", "best.json"])
+    code = optimize_program_file(tmp_path, monkeypatch, "--num-trials", "6", "--output", "best.json")
     assert code == 0
     err = capsys.readouterr().err
     assert "Planned LM calls" in err
@@ -32,10 +37,8 @@ def test_optimize_a_program_file_reports_and_saves(tmp_path, monkeypatch, capsys
 
 
 def test_optimize_with_another_optimizer_of_the_family(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "task.py").write_text(PROGRAM_FILE)
-    code = main(["optimize", "--program-file", "task.py", "--optimizer", "bayesian_bootstrap",
-                 "--num-trials", "4", "--num-candidates", "3", "--minibatch-size", "10"])
+    code = optimize_program_file(tmp_path, monkeypatch, "--optimizer", "bayesian_bootstrap",
+                                 "--num-trials", "4")
     assert code == 0
     saved = json.loads((tmp_path / "mipro_runs" / "task-bayesian_bootstrap-seed0.json").read_text())
     original = "Given the fields `question`, produce the fields `hint`."
