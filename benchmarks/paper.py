@@ -83,7 +83,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def run_all(args: argparse.Namespace) -> list[RunSpec]:
     """Run every pending run of the command line; returns the runs that crashed."""
-    settings = HarnessSettings(args.out, args.size, args.max_lm_calls, args.lm_url, args.threads)
+    settings = HarnessSettings(args.out.resolve(), args.size, args.max_lm_calls, args.lm_url,
+                               args.threads)
     specs = plan_runs(args.tasks, args.optimizers, args.seeds)
     pending = pending_runs(specs, settings)
     _say(f"{len(specs)} runs planned, {len(specs) - len(pending)} already recorded in "
