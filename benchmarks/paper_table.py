@@ -38,6 +38,7 @@ class Cell:
     seeds: tuple[int, ...]
     scores: Mapping[str, tuple[float, ...]]
     lm_calls: tuple[int, ...]
+    lm_requests: tuple[int, ...]
     wall_seconds: tuple[float, ...]
 
     def mean(self, split: str) -> float:
@@ -83,6 +84,7 @@ def _cell(key: tuple[str, str], runs: Sequence[Mapping[str, Any]]) -> Cell:
         seeds=tuple(int(r["seed"]) for r in runs),
         scores={split: tuple(_score(r, split) for r in runs) for split in SPLITS},
         lm_calls=tuple(optimization_calls(r) for r in runs),
+        lm_requests=tuple(optimization_calls(r, cache_hits=True) for r in runs),
         wall_seconds=tuple(float(r["wall_seconds"]["total"]) for r in runs),
     )
 
@@ -92,10 +94,13 @@ def _score(run: Mapping[str, Any], split: str) -> float:
     return math.nan if value is None else float(value)
 
 
-def optimization_calls(run: Mapping[str, Any]) -> int:
-    """Real LM calls (task and prompt LM, cache hits excluded) the optimizer spent."""
+def optimization_calls(run: Mapping[str, Any], *, cache_hits: bool = False) -> int:
+    """LM calls (task and prompt LM) the optimizer made; with ``cache_hits``, also those the
+    cache answered (every request it made, whatever ran before it)."""
     usage = run["lm_usage"]["optimization"]
-    return sum(int(usage.get(role, {}).get("calls", 0)) for role in ("task_lm", "prompt_lm"))
+    counted = ("calls", "cache_hits") if cache_hits else ("calls",)
+    return sum(int(usage.get(role, {}).get(key, 0))
+               for role in ("task_lm", "prompt_lm") for key in counted)
 
 
 def _column_key(name: str) -> tuple[int, str]:
@@ -157,9 +162,9 @@ def _score_cell(cell: Cell | None, best_test: float) -> str:
 def _cost_cell(cell: Cell | None) -> str:
     if cell is None:
         return "not run"
-    calls = statistics.fmean(cell.lm_calls)
+    requests, calls = statistics.fmean(cell.lm_requests), statistics.fmean(cell.lm_calls)
     minutes = statistics.fmean(cell.wall_seconds) / 60
-    return f"{calls:,.0f} calls, {minutes:.1f} min"
+    return f"{requests:,.0f} requests ({calls:,.0f} uncached), {minutes:.1f} min"
 
 
 def _markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -193,11 +198,12 @@ def render_table(runs: Sequence[Mapping[str, Any]]) -> str:
                                     for o in optimizers])
         cost_rows.append([task] + [_cost_cell(cells.get((task, o))) for o in optimizers])
     lines += _markdown_table(["task", *optimizers], score_rows)
-    lines += ["", "Mean LM calls spent optimizing (task + prompt LM, cache hits excluded) and "
-              "mean wall time of a whole run (optimization and the three evaluations). Cache hits "
-              "are free: a request an earlier run already made (the same program on the same "
-              "example, e.g. every seed of `unoptimized` after the first) costs no call and "
-              "almost no time.", ""]
+    lines += ["", "Mean LM requests the optimizer made (task + prompt LM), of them not answered "
+              "by the reply cache, and mean wall time of a whole run (optimization and the three "
+              "evaluations). A request an earlier run already made (the same prompt: every seed "
+              "of `unoptimized` after the first, bootstrapping shared by optimizers with the same "
+              "seed) is a cache hit and costs almost no time, so uncached calls and wall times "
+              "depend on the order of the runs; requests do not.", ""]
     lines += _markdown_table(["task", *optimizers], cost_rows)
     lines += ["", "Wilcoxon signed-rank test (two-sided, paired by seed) on the test scores of "
               "the best and the second-best optimizer of each task.", ""]

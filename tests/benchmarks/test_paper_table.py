@@ -19,7 +19,8 @@ def record(task, optimizer, seed, test, *, train=0.5, dev=0.4, calls=100, second
     return {
         "task": task, "optimizer": optimizer, "seed": seed, "size_profile": "quick",
         "scores": {"train": train, "dev": dev, "test": test},
-        "lm_usage": {"optimization": {"task_lm": {"calls": calls}, "prompt_lm": {"calls": 10}}
+        "lm_usage": {"optimization": {"task_lm": {"calls": calls, "cache_hits": 5},
+                                      "prompt_lm": {"calls": 10}}
                      if optimizer != "unoptimized" else {}},
         "wall_seconds": {"total": seconds},
         "lm": {"model_id": "smollm2-135m"}, "mipro_version": "0.1.0",
@@ -53,7 +54,8 @@ def test_table_has_a_row_per_task_and_a_column_per_optimizer_in_paper_order(tmp_
     assert "45.0 (50.0 / 40.0) n=3" in iris_row
     scone_row = next(line for line in table.splitlines() if line.startswith("| scone | "))
     assert "not run" in scone_row  # bootstrap_random_search has no scone run
-    assert "110 calls, 1.0 min" in table and "0 calls, 1.0 min" in table
+    assert "115 requests (110 uncached), 1.0 min" in table
+    assert "0 requests (0 uncached), 1.0 min" in table
     assert "- runs: 11" in table and "smollm2-135m" in table
     assert "| iris | 16 | 16 | 40 | 8 | 5 | 3 | 3 / 3 |" in table
 
