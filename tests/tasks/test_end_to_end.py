@@ -17,6 +17,7 @@ EXAMPLES_PER_TASK = 2
 SPECIES = {"setosa", "versicolor", "virginica"}
 # The prediction field each program writes, and its label set when the output is typed.
 OUTPUTS: dict[str, tuple[str, set[str] | None]] = {
+    "breast_cancer": ("answer", {"malignant", "benign"}),
     "heart_disease": ("answer", {"yes", "no"}),
     "hotpotqa": ("answer", None),
     "hotpotqa_conditional": ("answer", None),
@@ -24,6 +25,7 @@ OUTPUTS: dict[str, tuple[str, set[str] | None]] = {
     "iris": ("answer", SPECIES),
     "iris_typo": ("answer", SPECIES),
     "scone": ("answer", {"Yes", "No"}),
+    "wine": ("answer", {"class_0", "class_1", "class_2"}),
 }
 
 

@@ -10,11 +10,11 @@ from typing import Any, Literal
 
 from mipro.program import ChainOfThought, Example, Module, Prediction
 from mipro.signatures import Field, Signature
-from mipro.tasks.files import data_file, read_csv, shuffled
+from mipro.tasks.files import data_file, read_csv, shuffled, split
 from mipro.tasks.metrics import answer_exact_match
 from mipro.tasks.task import Task
 
-TRAIN_SIZE = 120
+TRAIN_SIZE, VAL_SIZE = 60, 60
 NUM_CLASSIFIERS = 3
 MISSING = "unknown"
 
@@ -91,18 +91,18 @@ def patient_examples() -> list[Example]:
 
 
 def load_heart_disease() -> Task:
-    # The paper's recipe: shuffle with random.Random(0), train = first 120, test = the rest, and
-    # the trainset doubles as the validation set.
-    examples = shuffled(patient_examples(), seed=0)
-    trainset = examples[:TRAIN_SIZE]
+    # The paper's recipe shuffles with random.Random(0) and holds out all but the first 120 as the
+    # test set; its trainset doubled as the validation set. Here the first 120 are split into
+    # disjoint train and validation sets, so demos are never scored where they were copied from.
+    trainset, valset, testset = split(shuffled(patient_examples(), seed=0), TRAIN_SIZE, VAL_SIZE)
     return Task(
         name="heart_disease",
         description="Heart disease from 13 patient features: three classifiers and a judge "
         "that reads their opinions; exact match on yes/no.",
         make_program=HeartDiseaseEnsemble,
         trainset=trainset,
-        valset=list(trainset),
-        testset=examples[TRAIN_SIZE:],
+        valset=valset,
+        testset=testset,
         metric=answer_exact_match,
     )
 

@@ -10,13 +10,13 @@ from typing import Literal, get_args
 
 from mipro.program import ChainOfThought, Example, Module, Prediction
 from mipro.signatures import InputField, OutputField, Signature, ensure_signature
-from mipro.tasks.files import data_file, read_csv, shuffled
+from mipro.tasks.files import data_file, read_csv, shuffled, split
 from mipro.tasks.metrics import answer_exact_match
 from mipro.tasks.task import Task
 
 Species = Literal["setosa", "versicolor", "virginica"]
 SPECIES: tuple[str, ...] = get_args(Species)
-TRAIN_SIZE = 75
+TRAIN_SIZE, VAL_SIZE = 35, 40
 TYPO_INSTRUCTIONS = (
     "Given the petal and sepal dimensions in cm, predict the iris species: setosa, versicolour, "
     "or virginica."
@@ -78,14 +78,13 @@ def load_iris_typo() -> Task:
 
 
 def _iris_task(name: str, description: str, make_program: Callable[[], Module]) -> Task:
-    # The paper's recipe: shuffle with random.Random(0), train = first 75, test = the rest, and
-    # the trainset doubles as the validation set.
-    examples = shuffled(iris_examples(), seed=0)
-    trainset = examples[:TRAIN_SIZE]
+    # The paper's recipe shuffles with random.Random(0) and holds out the last 75 as the test set;
+    # its trainset doubled as the validation set. Here the first 75 are split into disjoint train
+    # and validation sets, so demos are never scored on the examples they were copied from.
+    trainset, valset, testset = split(shuffled(iris_examples(), seed=0), TRAIN_SIZE, VAL_SIZE)
     return Task(
         name=name, description=description, make_program=make_program,
-        trainset=trainset, valset=list(trainset), testset=examples[TRAIN_SIZE:],
-        metric=answer_exact_match,
+        trainset=trainset, valset=valset, testset=testset, metric=answer_exact_match,
     )
 
 

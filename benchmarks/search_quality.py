@@ -1,0 +1,167 @@
+"""Search quality: MIPRO light on the embedded model, over tasks and seeds, scored on unseen data.
+
+For every (task, seed) this runs ``mipro.MIPRO(auto="light")`` on the task's train and validation
+examples (capped by ``--max-train`` / ``--max-val``), then scores the unoptimized and the optimized
+program on the held-out test examples (capped by ``--max-test``). Each run writes one JSON record
+to ``--out`` with the test score and per-example results, the best validation score (so the
+val -> test gap can be read), the LM calls, the demo-set overlap and the hash of the ``src/`` tree
+it ran with; finished records of the same ``src/`` hash are skipped, so the command resumes. A
+summary table (``summary.json``) compares each label (``--label``, e.g. "before" and "after").
+
+    python benchmarks/search_quality.py --label after --tasks iris scone wine breast_cancer
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import mipro
+from mipro.evaluate import Evaluate
+from mipro.lm.cache import SQLiteCache
+from mipro.tasks import load_task
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = ROOT / "benchmarks" / "results" / "search_quality"
+
+
+def src_hash() -> str:
+    """The git tree hash of ``src/`` at HEAD, with ``+dirty`` when the working tree differs."""
+    tree = subprocess.run(["git", "rev-parse", "HEAD:src"], cwd=ROOT, capture_output=True,
+                          text=True, check=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout.strip()
+    return tree[:12] + ("+dirty" if dirty else "")
+
+
+def demo_key(demo: dict[str, Any]) -> str:
+    return json.dumps(demo, sort_keys=True, default=str)
+
+
+def mean_pairwise_overlap(demo_sets: Sequence[Sequence[dict[str, Any]]]) -> float | None:
+    """Mean |A & B| / min(|A|, |B|) over pairs of non-empty demo sets (None with fewer than 2)."""
+    sets = [{demo_key(demo) for demo in demos} for demos in demo_sets if demos]
+    pairs = list(itertools.combinations(sets, 2))
+    if not pairs:
+        return None
+    return sum(len(a & b) / min(len(a), len(b)) for a, b in pairs) / len(pairs)
+
+
+def demo_overlap(result: Any) -> dict[str, float | None]:
+    """Every predictor's mean pairwise demo-set overlap among the run's candidates."""
+    candidates = result.candidates
+    predictors = getattr(candidates, "predictors", candidates)
+    return {name: mean_pairwise_overlap(list(c.demo_sets)) for name, c in predictors.items()}
+
+
+def usage_calls(result: Any) -> dict[str, int]:
+    usage = result.usage
+    rows = usage if isinstance(usage, dict) else {
+        name: getattr(usage, name) for name in ("task_lm", "prompt_lm") if getattr(usage, name, None)}
+    calls = {}
+    for name, row in rows.items():
+        row = row if isinstance(row, dict) else row.as_dict()
+        calls[name] = int(row.get("calls", 0))
+    return calls
+
+
+def per_example(evaluation: Any) -> list[dict[str, Any]]:
+    return [{"id": r.example.get("id", r.index), "score": r.score, "error": r.error}
+            for r in evaluation.results]
+
+
+def run_one(task_name: str, seed: int, args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    task = load_task(task_name)
+    trainset, valset = task.trainset[:args.max_train], task.valset[:args.max_val]
+    testset = task.testset[:args.max_test]
+    cache = SQLiteCache(out / "cache" / f"{task_name}-{seed}.sqlite")
+    lm = mipro.LocalLM(cache=cache)
+    optimizer = mipro.MIPRO(
+        task.metric, task_lm=lm, auto="light", seed=seed, verbose=False, num_threads=2,
+        run_name=f"{task_name}-{seed}", storage=f"sqlite:///{out / 'studies' / f'{task_name}-{seed}.db'}",
+    )
+    started = time.perf_counter()
+    optimized = optimizer.compile(task.make_program(), trainset=trainset, valset=valset)
+    seconds = time.perf_counter() - started
+    result = optimizer.result
+    evaluate = Evaluate(testset, task.metric, lm=lm, display_progress=False)
+    before, after = evaluate(task.make_program()), evaluate(optimized)
+    cache.close()
+    return {
+        "label": args.label, "task": task_name, "seed": seed, "src_hash": src_hash(),
+        "lm": lm.model_id, "sizes": {"train": len(trainset), "val": len(valset), "test": len(testset)},
+        "val_baseline": result.baseline_score, "val_best": result.best_score,
+        "test_unoptimized": before.score, "test_optimized": after.score,
+        "gap_val_minus_test": result.best_score - after.score,
+        "lm_calls": usage_calls(result), "seconds": round(seconds, 1),
+        "demo_overlap": demo_overlap(result),
+        "test_examples_unoptimized": per_example(before),
+        "test_examples_optimized": per_example(after),
+    }
+
+
+def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean test score, gap, calls and overlap per label and task, and over tasks."""
+    summary: dict[str, Any] = {}
+    for record in records:
+        summary.setdefault(record["label"], {}).setdefault(record["task"], []).append(record)
+    table: dict[str, Any] = {}
+    for label, tasks in summary.items():
+        table[label] = {}
+        for task, rows in sorted(tasks.items()):
+            overlaps = [v for r in rows for v in r["demo_overlap"].values() if v is not None]
+            table[label][task] = {
+                "seeds": sorted(r["seed"] for r in rows),
+                "test_unoptimized": _mean(r["test_unoptimized"] for r in rows),
+                "test_optimized": _mean(r["test_optimized"] for r in rows),
+                "val_best": _mean(r["val_best"] for r in rows),
+                "gap_val_minus_test": _mean(r["gap_val_minus_test"] for r in rows),
+                "task_lm_calls": _mean(r["lm_calls"].get("task_lm", 0) for r in rows),
+                "prompt_lm_calls": _mean(r["lm_calls"].get("prompt_lm", 0) for r in rows),
+                "demo_overlap": _mean(overlaps) if overlaps else None,
+            }
+    return table
+
+
+def _mean(values: Any) -> float:
+    values = list(values)
+    return sum(values) / len(values)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--label", required=True, help="what this code is, e.g. before / after")
+    parser.add_argument("--tasks", nargs="+", default=["iris", "scone", "wine", "breast_cancer"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--max-train", type=int, default=100)
+    parser.add_argument("--max-val", type=int, default=60)
+    parser.add_argument("--max-test", type=int, default=100)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args(argv)
+    out = args.out / args.label
+    (out / "studies").mkdir(parents=True, exist_ok=True)
+    for task_name, seed in itertools.product(args.tasks, args.seeds):
+        path = out / f"{task_name}-{seed}.json"
+        if path.exists() and json.loads(path.read_text())["src_hash"] == src_hash():
+            continue
+        record = run_one(task_name, seed, args, out)
+        path.write_text(json.dumps(record, indent=1))
+        print(f"{args.label} {task_name} seed {seed}: test {record['test_unoptimized']:.3f} -> "
+              f"{record['test_optimized']:.3f}, val best {record['val_best']:.3f}, "
+              f"calls {record['lm_calls']}, overlap {record['demo_overlap']}, {record['seconds']} s",
+              flush=True)
+    records = [json.loads(p.read_text()) for p in sorted(args.out.glob("*/*.json"))
+               if p.name != "summary.json"]
+    summary = summarize(records)
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
+    print(json.dumps(summary, indent=1))
+
+
+if __name__ == "__main__":
+    main()
