@@ -17,6 +17,7 @@ import json
 import statistics
 import sys
 import tempfile
+from dataclasses import asdict
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -56,7 +57,7 @@ def run_one(name: str, seed: int, args: argparse.Namespace, storage: str) -> dic
         "task_lm_tokens": result.usage["task_lm"]["prompt_tokens"] + result.usage["task_lm"]["completion_tokens"],
         "prompt_lm_tokens": result.usage["prompt_lm"]["prompt_tokens"] + result.usage["prompt_lm"]["completion_tokens"],
         "demos_in_program": sum(len(p.demos) for p in program.predictors()),
-        "extras": result.extras,
+        "proposal_model": asdict(result.proposal_model) if result.proposal_model else None,
     }
 
 

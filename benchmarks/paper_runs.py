@@ -22,7 +22,7 @@ from typing import Any
 import mipro
 import mipro.optimize
 from mipro.evaluate import Evaluate, Metric
-from mipro.optimize.study import _process_alive as process_alive  # the study's own liveness check
+from mipro.optimize.run.study import _process_alive as process_alive  # the study's own liveness check
 from mipro.lm import LM
 from mipro.program import Example, Module
 from mipro.tasks import Task

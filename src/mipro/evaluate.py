@@ -17,6 +17,8 @@ from mipro.program import Example, Module, Prediction, TraceStep, tracing
 from mipro.progress import progress_bar
 
 Metric = Callable[..., float | bool]
+"""``metric(example, prediction)`` or ``metric(example, prediction, trace)``: a score in
+[0, 1], or a bool. The one metric type of mipro (tasks and optimizers use it too)."""
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,7 @@ import pytest
 
 from mipro import ConfigurationError
 from mipro.optimize import MIPRO, OPTIMIZERS, BootstrapRandomSearch, MIPROPlusPlus, ModuleOPRO, Optimizer
-from mipro.optimize.records import demos_param, instruction_param
-from mipro.optimize.search import build_program
+from mipro.optimize.run.candidates import build_program, demos_param, instruction_param
 from mipro.testing import SimulatedLM, SimulatedProgram, exact_answer, make_examples
 
 TRAIN, VAL = make_examples(60), make_examples(40, start=60)
@@ -36,7 +35,7 @@ def test_zero_shot_optimizers_never_put_demos_in_the_final_program(tmp_path, nam
     lm = SimulatedLM()
     optimizer, program = run(name, tmp_path, lm)
     assert all(p.demos == [] for p in program.predictors())
-    assert all(c.demo_sets == [[]] for c in optimizer.result.candidates.predictors.values())
+    assert all(c.demo_sets == ((),) for c in optimizer.result.candidates.predictors.values())
     assert not any(param.endswith(".demos") for t in optimizer.result.trials for param in t.configuration)
     # Instructions are what they optimize; bootstrapped demos may only ground the proposer.
     assert [p.signature.instructions for p in program.predictors()] != original_instructions()
@@ -96,7 +95,7 @@ def test_mipro_plus_plus_learns_proposal_hyperparameters_and_reports_importances
     lm = SimulatedLM()
     optimizer, _ = run("mipro++", tmp_path, lm)
     result = optimizer.result
-    proposals = optuna.load_study(study_name=result.extras["proposal_study"],
+    proposals = optuna.load_study(study_name=result.proposal_model.study_name,
                                   storage=f"sqlite:///{tmp_path / 'study.db'}")
     done = [t for t in proposals.trials if t.state.name == "COMPLETE"]
     assert len(done) == len(result.trials) == 8
@@ -105,19 +104,19 @@ def test_mipro_plus_plus_learns_proposal_hyperparameters_and_reports_importances
         assert proposal.user_attrs["run_trial"] == trial.number
         for name in PREDICTORS:
             options = result.candidates.predictors[name]
-            settings = options.proposal_settings[trial.configuration[instruction_param(name)]]
+            record = options.proposals[trial.configuration[instruction_param(name)]]
             for key in ("dataset_summary", "program_summary", "tip", "temperature"):
-                assert settings[key] == proposal.params[f"{name}.{key}"]
+                assert getattr(record, key) == proposal.params[f"{name}.{key}"]
             assert trial.configuration[demos_param(name)] == proposal.params[f"{name}.demos"]
     for options in result.candidates.predictors.values():
-        assert len(options.proposal_settings) == len(options.instructions)
-        assert all(settings["trial"] >= 0 for settings in options.proposal_settings[1:])
+        assert len(options.proposals) == len(options.instructions)
+        assert all(record.trial >= 0 for record in options.proposals[1:])
     # What the proposer was shown follows the sampled hyperparameters.
     for index, proposal in enumerate(done):
         prompt = lm.proposer_prompts[-2 * 8 + 2 * index]
         assert ("Dataset Description:" in prompt) == proposal.params["hint.dataset_summary"]
         assert ("Program Description:" in prompt) == proposal.params["hint.program_summary"]
-    importances = result.extras["proposal_importances"]
+    importances = result.proposal_model.importances
     assert set(importances) == set(done[0].params)
     assert {"hint.tip", "hint.temperature", "hint.demo_set", "answer.dataset_summary"} <= set(importances)
     assert sum(importances.values()) == pytest.approx(1.0, abs=1e-3)
@@ -178,7 +177,7 @@ def test_mipro_plus_plus_resumes_after_the_budget_ran_out(tmp_path):
     assert len(resumed.result.trials) == 8 and not resumed.result.stopped_by_budget
     remaining = 8 - len(stopped.result.trials)
     assert resumed.result.usage["prompt_lm"]["calls"] == 2 * remaining  # no summaries again
-    proposals = optuna.load_study(study_name=resumed.result.extras["proposal_study"],
+    proposals = optuna.load_study(study_name=resumed.result.proposal_model.study_name,
                                   storage=f"sqlite:///{tmp_path / 'study.db'}")
     states = [t.state.name for t in proposals.trials]
     assert states.count("COMPLETE") == 8 and states.count("FAIL") == 1  # the interrupted one

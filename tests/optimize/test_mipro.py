@@ -9,7 +9,7 @@ import pytest
 
 from mipro import ConfigurationError
 from mipro.optimize import MIPRO
-from mipro.optimize.search import build_program
+from mipro.optimize.run.candidates import build_program
 from mipro.testing import SimulatedLM, SimulatedProgram, exact_answer, make_examples
 
 TRAIN, VAL = make_examples(100), make_examples(100, start=100)

@@ -1,22 +1,25 @@
 """Optimizers: MIPRO, the paper's family of optimizers, and the stages they are built from."""
 
-from mipro.optimize.demos_only import BayesianBootstrap, BootstrapRandomSearch
-from mipro.optimize.engine import Optimizer
-from mipro.optimize.mipro import MIPRO
-from mipro.optimize.mipro_plus_plus import MIPROPlusPlus
-from mipro.optimize.opro import ModuleOPRO
-from mipro.optimize.propose import ProposalSettings
-from mipro.optimize.records import OptimizationResult
-from mipro.optimize.registry import OPTIMIZERS
+from mipro.optimize.family import OPTIMIZERS
+from mipro.optimize.family.bootstrap_search import BayesianBootstrap, BootstrapRandomSearch
+from mipro.optimize.family.mipro import MIPRO
+from mipro.optimize.family.mipro_plus_plus import MIPROPlusPlus
+from mipro.optimize.family.opro import ModuleOPRO
+from mipro.optimize.optimizer import Optimizer
+from mipro.optimize.plan import Plan
+from mipro.optimize.run.proposals import GroundingSources, ProposalSettings
+from mipro.optimize.run.records import OptimizationResult
 
 __all__ = [
     "BayesianBootstrap",
     "BootstrapRandomSearch",
+    "GroundingSources",
     "MIPRO",
     "MIPROPlusPlus",
     "ModuleOPRO",
     "OPTIMIZERS",
     "OptimizationResult",
     "Optimizer",
+    "Plan",
     "ProposalSettings",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic_core import to_jsonable_python
 
@@ -13,31 +14,31 @@ from mipro.lm.base import LM
 from mipro.program import Example, Module, TraceStep
 from mipro.program.predict import REASONING
 from mipro.signatures import Signature
-from mipro.optimize.records import Demo, DemoSet
+from mipro.optimize.run.candidates import Demo, DemoSet
 
 
-@dataclass(frozen=True)
-class BootstrapSettings:
-    """How many demo sets to build and how large they are."""
+@dataclass(frozen=True, kw_only=True)
+class BootstrapRequest:
+    """Which demo sets to bootstrap: how many, how large, and when a trace passes."""
 
     num_sets: int
     max_bootstrapped_demos: int = 4
     max_labeled_demos: int = 4
     metric_threshold: float = 1.0
     max_examples: int | None = None
-    num_threads: int = 1
 
 
 def bootstrap_demo_sets(
     program: Module,
     trainset: Sequence[Example],
     metric: Metric,
-    settings: BootstrapSettings,
+    request: BootstrapRequest,
     *,
     seed: int,
     teacher_lm: LM | None = None,
+    num_threads: int = 1,
     display_progress: bool = True,
-) -> dict[str, list[DemoSet]]:
+) -> dict[str, tuple[DemoSet, ...]]:
     """Demo-set candidates for every predictor of ``program``.
 
     Set 0 is each predictor's demos as given; set 1 holds labeled examples only; the others
@@ -49,35 +50,35 @@ def bootstrap_demo_sets(
     order = list(range(len(trainset)))
     rng.shuffle(order)
     names = [name for name, _ in program.named_predictors()]
-    given = {name: [_plain(d) for d in p.demos] for name, p in program.named_predictors()}
-    if settings.max_bootstrapped_demos == 0 and settings.max_labeled_demos == 0:
-        return {name: [given[name]] for name in names}
+    given = {name: tuple(_plain(d) for d in p.demos) for name, p in program.named_predictors()}
+    if request.max_bootstrapped_demos == 0 and request.max_labeled_demos == 0:
+        return {name: (given[name],) for name in names}
 
-    pool = [trainset[i] for i in order[: bootstrap_pool_size(settings, len(trainset))]]
-    traced = _successful_traces(program, pool, metric, settings, teacher_lm, display_progress)
+    pool = [trainset[i] for i in order[: bootstrap_pool_size(request, len(trainset))]]
+    traced = _successful_traces(program, pool, metric, request, teacher_lm, num_threads,
+                                display_progress)
     sets: dict[str, list[DemoSet]] = {name: [given[name]] for name in names}
     signatures = dict((name, p.signature) for name, p in program.named_predictors())
     for name in names:
-        sets[name].append(_labeled(trainset, order, signatures[name], settings.max_labeled_demos, set()))
-    for set_index in range(max(0, settings.num_sets - 2)):
+        sets[name].append(_labeled(trainset, order, signatures[name], request.max_labeled_demos, set()))
+    for set_index in range(max(0, request.num_sets - 2)):
         sampled = _label_diverse_order(traced, rng)
-        size = settings.max_bootstrapped_demos if set_index == 0 else rng.randint(
-            1, max(1, settings.max_bootstrapped_demos))
+        size = request.max_bootstrapped_demos if set_index == 0 else rng.randint(
+            1, max(1, request.max_bootstrapped_demos))
         chosen = _capped_per_output(sampled, size)
         used = {trace.position for trace in chosen}
         for name in names:
-            demos = [trace.demos[name] for trace in chosen if name in trace.demos]
-            room = max(0, settings.max_labeled_demos - len(demos))
-            demos += _labeled(trainset, order, signatures[name], room, used)
-            sets[name].append(demos)
-    return sets
+            demos = tuple(trace.demos[name] for trace in chosen if name in trace.demos)
+            room = max(0, request.max_labeled_demos - len(demos))
+            sets[name].append(demos + _labeled(trainset, order, signatures[name], room, used))
+    return {name: tuple(demo_sets) for name, demo_sets in sets.items()}
 
 
-def bootstrap_pool_size(settings: BootstrapSettings, num_examples: int) -> int:
+def bootstrap_pool_size(request: BootstrapRequest, num_examples: int) -> int:
     """How many training examples the program is run on to collect traces (0: none)."""
-    if settings.max_bootstrapped_demos == 0:
+    if request.max_bootstrapped_demos == 0:
         return 0
-    wanted = settings.max_examples or max(8, 2 * settings.max_bootstrapped_demos * settings.num_sets)
+    wanted = request.max_examples or max(8, 2 * request.max_bootstrapped_demos * request.num_sets)
     return min(num_examples, wanted)
 
 
@@ -130,22 +131,23 @@ def _successful_traces(
     program: Module,
     examples: list[Example],
     metric: Metric,
-    settings: BootstrapSettings,
+    request: BootstrapRequest,
     teacher_lm: LM | None,
+    num_threads: int,
     display_progress: bool,
 ) -> list[_PassingTrace]:
     """What every run that passed ``metric`` yields."""
-    if settings.max_bootstrapped_demos == 0 or not examples:
+    if request.max_bootstrapped_demos == 0 or not examples:
         return []
     student = program.deepcopy()
     names_by_id = {id(p): name for name, p in student.named_predictors()}
     for predictor in student.predictors():
         predictor.lm = teacher_lm or predictor.lm
-    result = Evaluate(examples, metric, num_threads=settings.num_threads,
+    result = Evaluate(examples, metric, num_threads=num_threads,
                       display_progress=display_progress, description="Bootstrapping demos")(student)
     traced = []
     for outcome in result.results:
-        if outcome.error is None and outcome.score >= settings.metric_threshold:
+        if outcome.error is None and outcome.score >= request.metric_threshold:
             final = outcome.trace[-1].outputs if outcome.trace else {}
             label = repr(sorted((k, str(v)) for k, v in final.items() if k != REASONING.name))
             traced.append(_PassingTrace(outcome.index, _demos_from_trace(outcome.trace, names_by_id),
@@ -166,7 +168,7 @@ def _labeled(trainset: Sequence[Example], order: list[int], signature: Signature
              excluded: set[int]) -> DemoSet:
     """Up to ``count`` raw examples that carry every output field of ``signature``."""
     outputs = [f.name for f in signature.output_fields if f != REASONING]
-    demos: DemoSet = []
+    demos: list[Demo] = []
     for position, index in enumerate(order):
         if len(demos) >= count:
             break
@@ -175,9 +177,9 @@ def _labeled(trainset: Sequence[Example], order: list[int], signature: Signature
             continue
         fields = {f.name: example[f.name] for f in signature.fields if f.name in example}
         demos.append(_plain(fields))
-    return demos
+    return tuple(demos)
 
 
-def _plain(demo: object) -> Demo:
-    value: Demo = to_jsonable_python(dict(demo))  # type: ignore[call-overload]
+def _plain(demo: object) -> dict[str, Any]:
+    value: dict[str, Any] = to_jsonable_python(dict(demo))  # type: ignore[call-overload]
     return value

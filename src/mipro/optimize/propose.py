@@ -1,4 +1,4 @@
-"""Stage 2: grounded instruction proposals, and the dataset and program summaries behind them.
+"""Stage 3: propose instructions, each grounded in what its proposer is shown.
 
 The proposer is itself a small mipro program run on the prompt LM, so its replies get the same
 parsing, single retry and constrained decoding as any predictor. A proposal that still cannot be
@@ -7,150 +7,87 @@ parsed is counted and skipped: it never ends the run.
 
 from __future__ import annotations
 
-import inspect
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
 
-from mipro.adapters.freeform import clean_freeform_reply
-from mipro.errors import ParseError
+from mipro.errors import ConfigurationError
 from mipro.lm.base import LM
-from mipro.program import Example, Module, Predict, sampling
+from mipro.optimize.ground import ask, render_example
+from mipro.optimize.run.candidates import Candidates, DemoSet, PredictorCandidates
+from mipro.optimize.run.grounding import Grounding
+from mipro.optimize.run.proposals import GroundingSources, ProposalRecord, ProposalSettings
+from mipro.program import Module, Predict, sampling
 from mipro.progress import progress_bar
 from mipro.signatures import Signature
-from mipro.optimize.records import DemoSet, Grounding
-from mipro.optimize.tips import TIPS
 
-_MAX_VALUE_CHARS = 300
-"""Demo values and examples shown to the proposer are shortened to this, by design."""
-
-
-@dataclass(frozen=True)
-class ProposalSettings:
-    """Which grounding one proposal sees; each source can be switched off."""
-
-    dataset_summary: bool = True
-    program_summary: bool = True
-    demos: bool = True
-    demo_set: int = 0
-    tip: str = "none"
-    temperature: float = 1.0
-    history: bool = False
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+TIPS: dict[str, str] = {
+    "none": "",
+    "creative": "Don't be afraid to be creative when creating the new instruction!",
+    "simple": "Keep the instruction clear and concise.",
+    "description": "Make sure your instruction is very informative and descriptive.",
+    "high_stakes": "The instruction should include a high stakes scenario in which the LM must "
+                   "solve the task!",
+    "persona": "Include a persona that is relevant to the task in the instruction (ie. "
+               "\"You are a ...\")",
+}
+"""The tips a proposal may be given (as in the paper)."""
 
 
-def build_groundings(
-    prompt_lm: LM,
-    program: Module,
-    trainset: Sequence[Example],
-    demo_sets: Mapping[str, Sequence[DemoSet]],
-    sources: ProposalSettings,
-    *,
-    seed: int,
-) -> dict[str, Grounding]:
-    """What each predictor's proposer may be shown: the summaries ``sources`` switches on, and
-    the non-empty demo sets beyond the one the program came with (that one when there is no
-    other)."""
-    dataset_summary = (summarize_dataset(prompt_lm, trainset, seed=seed)
-                       if sources.dataset_summary else "")
-    program_summary, roles = (summarize_program(prompt_lm, program)
-                              if sources.program_summary else ("", {}))
-    shown: dict[str, list[DemoSet]] = {name: [] for name in demo_sets}
-    for name, sets in demo_sets.items():
-        if sources.demos:
-            shown[name] = [s for s in sets[1:] if s] or [s for s in sets[:1] if s]
-    return {
-        name: Grounding(dataset_summary, program_summary, roles.get(name, ""), shown[name])
-        for name, _ in program.named_predictors()
-    }
+def check_tips(tips: Sequence[str]) -> tuple[str, ...]:
+    """``tips`` as a tuple, after checking that it is a non-empty subset of ``TIPS``."""
+    unknown = sorted(set(tips) - set(TIPS))
+    if unknown or not tips:
+        raise ConfigurationError(f"tips must be a non-empty subset of {sorted(TIPS)}, got {list(tips)}")
+    return tuple(tips)
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpfrontProposals:
+    """MIPRO's proposals, made before the search: ``num_candidates - 1`` per predictor beside
+    its own instruction, each shown its own demo set and given a random tip from ``tips``."""
+
+    tips: tuple[str, ...] = tuple(TIPS)
 
 
 def propose_candidates(
     prompt_lm: LM,
     program: Module,
+    demo_sets: Mapping[str, Sequence[DemoSet]],
     groundings: Mapping[str, Grounding],
-    sources: ProposalSettings,
-    tips: Sequence[str],
+    sources: GroundingSources,
+    proposals: UpfrontProposals,
     num_candidates: int,
     *,
     seed: int,
     display_progress: bool = True,
-) -> tuple[dict[str, list[str]], dict[str, list[dict[str, Any]]], int]:
-    """``num_candidates - 1`` proposals per predictor beside its original instruction, each with
-    a random tip and its own demo set: (instructions, their proposal settings, skipped count).
-    """
+) -> tuple[Candidates, int]:
+    """The candidates with ``proposals`` beside every predictor's own instruction, and how many
+    proposals were skipped (unparseable, or a repeat)."""
     rng = random.Random(seed)
-    instructions: dict[str, list[str]] = {}
-    settings: dict[str, list[dict[str, Any]]] = {}
+    predictors: dict[str, PredictorCandidates] = {}
     skipped = 0
-    predictors = program.named_predictors()
-    with progress_bar("Proposing instructions", len(predictors) * (num_candidates - 1),
+    named = program.named_predictors()
+    with progress_bar("Proposing instructions", len(named) * (num_candidates - 1),
                       enabled=display_progress) as bar:
-        for name, predictor in predictors:
-            instructions[name] = [predictor.signature.instructions]
-            settings[name] = [{}]
+        for name, predictor in named:
+            instructions: list[str] = [predictor.signature.instructions]
+            records: list[ProposalRecord | None] = [None]
             for index in range(1, num_candidates):
-                choice = ProposalSettings(**{**sources.as_dict(), "tip": rng.choice(tips),
-                                             "demo_set": index})
-                text = propose_instruction(prompt_lm, predictor, groundings[name], choice,
+                settings = ProposalSettings(**asdict(sources), tip=rng.choice(proposals.tips),
+                                            demo_set=index)
+                text = propose_instruction(prompt_lm, predictor, groundings[name], settings,
                                            rollout=f"mipro:{seed}:{name}:{index}")
                 bar.advance()
-                if text is None or text in instructions[name]:
+                if text is None or text in instructions:
                     skipped += 1
                     continue
-                instructions[name].append(text)
-                settings[name].append(choice.as_dict())
-    return instructions, settings, skipped
-
-
-def summarize_dataset(prompt_lm: LM, trainset: Sequence[Example], *, seed: int,
-                      batch_size: int = 5, max_batches: int = 3) -> str:
-    """Observations on the data, written batch by batch, then condensed to a few sentences."""
-    observe = Predict(Signature.parse(
-        "examples, prior_observations -> observations",
-        instructions="Look at these examples of a dataset and write new observations about its "
-        "task, topics, content and answer style. If the prior observations already cover them, "
-        "reply COMPLETE.",
-    ), lm=prompt_lm, max_tokens=150)
-    condense = Predict(Signature.parse(
-        "observations -> summary",
-        instructions="Condense these observations about a dataset into two or three sentences.",
-    ), lm=prompt_lm, max_tokens=150)
-    rng = random.Random(seed)
-    pool = list(trainset)
-    rng.shuffle(pool)
-    notes: list[str] = []
-    for start in range(0, min(len(pool), batch_size * max_batches), batch_size):
-        batch = "\n".join(_render_example(example) for example in pool[start:start + batch_size])
-        reply = _ask(observe, examples=batch, prior_observations=" ".join(notes) or "none")
-        if reply is None or "COMPLETE" in reply.upper():
-            break
-        notes.append(reply)
-    if not notes:
-        return ""
-    return _ask(condense, observations=" ".join(notes)) or notes[0]
-
-
-def summarize_program(prompt_lm: LM, program: Module) -> tuple[str, dict[str, str]]:
-    """A summary of the program from its source, and a description of each predictor's role."""
-    code = _program_source(program)
-    describe = Predict(Signature.parse(
-        "program_code -> program_description",
-        instructions="Describe in two sentences what this language-model program does.",
-    ), lm=prompt_lm, max_tokens=150)
-    role = Predict(Signature.parse(
-        "program_description, module_signature -> module_role",
-        instructions="In one sentence, describe the role of this module within the program.",
-    ), lm=prompt_lm, max_tokens=100)
-    summary = _ask(describe, program_code=code) or ""
-    roles = {}
-    for name, predictor in program.named_predictors():
-        roles[name] = _ask(role, program_description=summary or code[:_MAX_VALUE_CHARS],
-                           module_signature=f"{name}: {predictor.signature}") or ""
-    return summary, roles
+                instructions.append(text)
+                records.append(ProposalRecord(**asdict(settings)))
+            predictors[name] = PredictorCandidates(
+                instructions=tuple(instructions), demo_sets=tuple(demo_sets[name]),
+                proposals=tuple(records))
+    return Candidates(predictors=predictors), skipped
 
 
 def propose_instruction(
@@ -167,14 +104,14 @@ def propose_instruction(
         fields["dataset_description"] = grounding.dataset_summary
     if settings.program_summary and grounding.program_summary:
         fields["program_description"] = grounding.program_summary
-        fields["module_role"] = grounding.module_role or "N/A"
+        fields["module_role"] = grounding.role or "N/A"
     if settings.demos and grounding.demo_sets:
         demos = grounding.demo_sets[settings.demo_set % len(grounding.demo_sets)]
         if demos:
-            fields["task_demos"] = "\n".join(_render_example(demo) for demo in demos[:3])
+            fields["task_demos"] = "\n".join(render_example(demo) for demo in demos[:3])
     if settings.history and grounding.history:
         fields["previous_instructions"] = "\n".join(
-            f"Instruction: {text} | Score: {score:.2f}" for text, score in grounding.history
+            f"Instruction: {shown.text} | Score: {shown.score:.2f}" for shown in grounding.history
         )
     fields["basic_instruction"] = predictor.signature.instructions
     if TIPS.get(settings.tip):
@@ -184,7 +121,7 @@ def propose_instruction(
         instructions=_PROPOSER_INSTRUCTION + (_HISTORY_NOTE if "previous_instructions" in fields else ""),
     ), lm=prompt_lm, max_tokens=200)
     with sampling(temperature=settings.temperature, rollout=rollout):
-        return _ask(proposer, **fields)
+        return ask(proposer, **fields)
 
 
 _PROPOSER_INSTRUCTION = (
@@ -195,30 +132,3 @@ _HISTORY_NOTE = (
     " Earlier instructions are listed with the score the whole program got with them; "
     "write a new instruction that would score higher than all of them."
 )
-
-
-def _ask(predictor: Predict, **inputs: str) -> str | None:
-    """The predictor's single output as text, or ``None`` when the reply did not parse."""
-    output = predictor.signature.output_fields[0]
-    try:
-        value = predictor(**inputs)[output.name]
-    except ParseError:
-        return None
-    return clean_freeform_reply(str(value), output.label)
-
-
-def _render_example(example: object) -> str:
-    parts = []
-    for key, value in dict(example).items():  # type: ignore[call-overload]
-        text = str(value).replace("\n", " ")
-        if len(text) > _MAX_VALUE_CHARS:
-            text = text[:_MAX_VALUE_CHARS] + "..."
-        parts.append(f"{key}: {text}")
-    return " | ".join(parts)
-
-
-def _program_source(program: Module) -> str:
-    try:
-        return inspect.getsource(type(program))
-    except (OSError, TypeError):
-        return "\n".join(f"{name}: {p.signature}" for name, p in program.named_predictors())

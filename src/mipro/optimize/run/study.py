@@ -1,15 +1,18 @@
-"""The run's persistent record: an Optuna study holding trials, candidates and full evaluations.
+"""The run's storage: an Optuna study holding trials, candidates and full evaluations.
 
 Trials are Optuna trials (parameters, minibatch score as the value, minibatch example ids as a
-user attribute). Candidates, settings and full evaluations are study user attributes, so a
-crashed run resumes from storage and several workers can share one study.
+user attribute). Candidates, grounding, the run's fingerprint and full evaluations are study
+user attributes, so a crashed run resumes from storage and several workers can share one study.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import socket
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +21,13 @@ from optuna.distributions import IntDistribution
 from optuna.trial import TrialState
 
 from mipro.errors import ConfigurationError
-from mipro.optimize.records import (
-    Candidates,
-    Configuration,
-    FullEvaluation,
-    Grounding,
-    TrialRecord,
-    configuration_key,
-)
+from mipro.optimize.run.candidates import Candidates, Configuration, configuration_key
+from mipro.optimize.run.grounding import Grounding
+from mipro.optimize.run.records import FullEvaluation, TrialRecord
 
 _CANDIDATES = "candidates"
 _GROUNDINGS = "groundings"
-_SETTINGS = "settings"
+_FINGERPRINT = "settings"
 _FULL_EVAL_PREFIX = "full_eval:"
 _WORKER = "worker"
 _MINIBATCH_IDS = "minibatch_ids"
@@ -52,24 +50,26 @@ def worker_id() -> str:
 class RunStudy:
     """A thin facade over one Optuna study: what the optimizer reads and records."""
 
-    def __init__(self, run_name: str, storage: str | None, settings: dict[str, Any]) -> None:
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
+    def __init__(self, run_name: str, storage: str | None, fingerprint: dict[str, Any]) -> None:
+        """Open (or create) the study ``run_name``; ``fingerprint`` is what identifies the run,
+        and a stored study with another fingerprint is refused."""
         self.url = storage_url(run_name, storage)
-        self.settings = settings
-        self.study = optuna.create_study(
-            study_name=run_name, storage=self.url, direction="maximize", load_if_exists=True
-        )
-        self._check_settings(settings)
+        self.fingerprint = fingerprint
+        with _quiet_optuna():
+            self.study = optuna.create_study(
+                study_name=run_name, storage=self.url, direction="maximize", load_if_exists=True
+            )
+        self._check_fingerprint(fingerprint)
 
     def companion(self, suffix: str) -> RunStudy:
         """Another study of this run in the same storage (e.g. MIPRO++'s proposal model)."""
-        return RunStudy(f"{self.study.study_name}:{suffix}", self.url, self.settings)
+        return RunStudy(f"{self.study.study_name}:{suffix}", self.url, self.fingerprint)
 
-    def _check_settings(self, settings: dict[str, Any]) -> None:
-        stored = self.study.user_attrs.get(_SETTINGS)
-        normalized = json.loads(json.dumps(settings, sort_keys=True, default=str))
+    def _check_fingerprint(self, fingerprint: dict[str, Any]) -> None:
+        stored = self.study.user_attrs.get(_FINGERPRINT)
+        normalized = json.loads(json.dumps(fingerprint, sort_keys=True, default=str))
         if stored is None:
-            self.study.set_user_attr(_SETTINGS, normalized)
+            self.study.set_user_attr(_FINGERPRINT, normalized)
             return
         changed = {k: (stored.get(k), v) for k, v in normalized.items() if stored.get(k) != v}
         if changed:
@@ -92,12 +92,17 @@ class RunStudy:
         stored = self.study.user_attrs.get(_GROUNDINGS)
         if stored is None:
             return None
-        return {name: Grounding(**fields) for name, fields in stored.items()}
+        return {
+            name: Grounding(dataset_summary=fields["dataset_summary"],
+                            program_summary=fields["program_summary"], role=fields["role"],
+                            demo_sets=tuple(tuple(demo_set) for demo_set in fields["demo_sets"]))
+            for name, fields in stored.items()
+        }
 
-    def save_groundings(self, groundings: dict[str, Grounding]) -> None:
+    def save_groundings(self, groundings: Mapping[str, Grounding]) -> None:
         self.study.set_user_attr(_GROUNDINGS, {
             name: {"dataset_summary": g.dataset_summary, "program_summary": g.program_summary,
-                   "module_role": g.module_role, "demo_sets": list(g.demo_sets)}
+                   "role": g.role, "demo_sets": [list(demo_set) for demo_set in g.demo_sets]}
             for name, g in groundings.items()
         })
 
@@ -105,8 +110,9 @@ class RunStudy:
     def completed_trials(self) -> list[TrialRecord]:
         trials = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         return [
-            TrialRecord(t.number, dict(t.params), tuple(t.user_attrs.get(_MINIBATCH_IDS, ())),
-                        float(t.value if t.value is not None else 0.0))
+            TrialRecord(number=t.number, configuration=dict(t.params),
+                        minibatch_ids=tuple(t.user_attrs.get(_MINIBATCH_IDS, ())),
+                        minibatch_score=float(t.value if t.value is not None else 0.0))
             for t in sorted(trials, key=lambda t: t.number)
         ]
 
@@ -145,8 +151,8 @@ class RunStudy:
         """The number the next trial of this study will get (with one worker)."""
         return len(self.study.get_trials(deepcopy=False))
 
-    def record(self, configuration: Configuration, score: float,
-               minibatch_ids: list[int]) -> TrialRecord:
+    def add_trial(self, configuration: Configuration, score: float,
+                  minibatch_ids: list[int]) -> TrialRecord:
         """Store a finished trial whose configuration the optimizer chose itself (no sampler)."""
         number = self.next_trial_number()
         self.study.add_trial(optuna.trial.create_trial(
@@ -154,7 +160,8 @@ class RunStudy:
             distributions={name: IntDistribution(0, _MAX_INDEX) for name in configuration},
             user_attrs={_MINIBATCH_IDS: minibatch_ids, _WORKER: worker_id()},
         ))
-        return TrialRecord(number, dict(configuration), tuple(minibatch_ids), score)
+        return TrialRecord(number=number, configuration=dict(configuration),
+                           minibatch_ids=tuple(minibatch_ids), minibatch_score=score)
 
     # Full evaluations -------------------------------------------------------------------
     def full_evaluations(self) -> list[FullEvaluation]:
@@ -177,6 +184,26 @@ class RunStudy:
             "configuration": record.configuration, "score": record.score,
             "after_trial": record.after_trial, "num_failed": record.num_failed,
         })
+
+
+_CREATION_LOGGERS = ("optuna.storages._rdb.storage", "optuna.study.study")
+"""Where Optuna says at INFO level that a study was created or loaded."""
+
+
+@contextlib.contextmanager
+def _quiet_optuna() -> Iterator[None]:
+    """Drop Optuna's INFO lines about creating or loading a study while this block runs; the
+    process's logging configuration (levels, handlers) is left as it is."""
+    hide = logging.Filter()
+    hide.filter = lambda record: record.levelno >= logging.WARNING  # type: ignore[method-assign]
+    loggers = [logging.getLogger(name) for name in _CREATION_LOGGERS]
+    for logger in loggers:
+        logger.addFilter(hide)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(hide)
 
 
 def _process_alive(pid: int) -> bool:

@@ -1,15 +1,15 @@
-"""The optimizer family by name, for harnesses that compare them at equal budget."""
+"""The paper's optimizer family; each member is an ``Optimizer`` with its own ``Plan``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
 
-from mipro.optimize.demos_only import BayesianBootstrap, BootstrapRandomSearch
-from mipro.optimize.engine import Optimizer
-from mipro.optimize.mipro import MIPRO
-from mipro.optimize.mipro_plus_plus import MIPROPlusPlus
-from mipro.optimize.opro import ModuleOPRO
+from mipro.optimize.family.bootstrap_search import BayesianBootstrap, BootstrapRandomSearch
+from mipro.optimize.family.mipro import MIPRO
+from mipro.optimize.family.mipro_plus_plus import MIPROPlusPlus
+from mipro.optimize.family.opro import ModuleOPRO
+from mipro.optimize.optimizer import Optimizer
 
 OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {
     "mipro": MIPRO,
@@ -23,3 +23,6 @@ OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {
 }
 """``OPTIMIZERS[name](metric, task_lm=..., seed=..., max_lm_calls=..., ...)``: every factory takes
 ``Optimizer``'s keyword arguments."""
+
+__all__ = ["OPTIMIZERS", "BayesianBootstrap", "BootstrapRandomSearch", "MIPRO", "MIPROPlusPlus",
+           "ModuleOPRO"]

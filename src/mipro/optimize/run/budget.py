@@ -24,11 +24,6 @@ class CallBudget:
         with self._lock:
             return self._used
 
-    @property
-    def exhausted(self) -> bool:
-        with self._lock:
-            return self.max_calls is not None and self._used >= self.max_calls
-
     def reserve(self) -> None:
         with self._lock:
             if self.max_calls is not None and self._used >= self.max_calls:
@@ -77,7 +72,3 @@ class BudgetedLM:
     def __deepcopy__(self, memo: dict[int, Any]) -> BudgetedLM:
         return self
 
-
-def unwrap(lm: LM | None) -> LM | None:
-    """The LM beneath a ``BudgetedLM`` (or ``lm`` itself)."""
-    return lm.inner if isinstance(lm, BudgetedLM) else lm

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from mipro.errors import ConfigurationError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Preset:
+    """Counts of one ``auto`` preset; trials grow with the number of predictors."""
+
     num_candidates: int
     base_trials: int
     trials_per_extra_predictor: int
@@ -22,18 +24,28 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+@dataclass(frozen=True, kw_only=True)
+class Counts:
+    """A run's sizes: candidates per predictor, trials, and the largest validation set."""
+
+    num_candidates: int
+    num_trials: int
+    max_valset: int | None
+
+
 def resolve_counts(auto: str | None, num_predictors: int, num_candidates: int | None,
-                   num_trials: int | None) -> tuple[int, int, int | None]:
-    """(num_candidates, num_trials, max_valset) from ``auto``; explicit counts override it."""
+                   num_trials: int | None) -> Counts:
+    """The counts of preset ``auto``; explicit counts override it."""
     if auto is None:
         if num_candidates is None or num_trials is None:
             raise ConfigurationError(
                 "with auto=None, give both num_candidates and num_trials (e.g. 6 and 20), "
                 f"or pick auto from {sorted(PRESETS)}"
             )
-        return num_candidates, num_trials, None
+        return Counts(num_candidates=num_candidates, num_trials=num_trials, max_valset=None)
     if auto not in PRESETS:
         raise ConfigurationError(f"auto must be one of {sorted(PRESETS)} or None, got {auto!r}")
     preset = PRESETS[auto]
     trials = preset.base_trials + preset.trials_per_extra_predictor * max(0, num_predictors - 1)
-    return (num_candidates or preset.num_candidates, num_trials or trials, preset.max_valset)
+    return Counts(num_candidates=num_candidates or preset.num_candidates,
+                  num_trials=num_trials or trials, max_valset=preset.max_valset)

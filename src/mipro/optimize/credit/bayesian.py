@@ -1,0 +1,62 @@
+"""MIPRO's credit assignment: a TPE surrogate over every predictor's candidate indices."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import optuna
+from optuna.distributions import CategoricalDistribution
+
+from mipro.optimize.run.candidates import Candidates, Configuration, demos_param, instruction_param
+from mipro.optimize.run.records import TrialRecord
+from mipro.optimize.run.study import RunStudy
+from mipro.optimize.search import Search, SearchStrategy
+
+
+def tpe_sampler(study: RunStudy, seed: int, n_startup_trials: int) -> optuna.samplers.TPESampler:
+    """A multivariate TPE sampler seeded by ``seed`` and the study's trial count, so that a
+    resumed run (or a fresh process) asks for the same trials as an uninterrupted one."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(
+            seed=seed * 100_003 + len(study.study.trials),
+            multivariate=True, n_startup_trials=n_startup_trials,
+        )
+
+
+def search_space(candidates: Candidates) -> dict[str, CategoricalDistribution]:
+    """One categorical instruction index and one demo-set index per predictor (when > 1 choice)."""
+    space: dict[str, CategoricalDistribution] = {}
+    for name, options in candidates.predictors.items():
+        if len(options.instructions) > 1:
+            space[instruction_param(name)] = CategoricalDistribution(list(range(len(options.instructions))))
+        if len(options.demo_sets) > 1:
+            space[demos_param(name)] = CategoricalDistribution(list(range(len(options.demo_sets))))
+    return space
+
+
+@dataclass(frozen=True, kw_only=True)
+class BayesianCredit(SearchStrategy):
+    """A TPE model (Optuna, multivariate, ask/tell) learns from whole-program minibatch scores
+    which candidates of which predictors score well: credit reaches each predictor through
+    the surrogate. Several workers may share one study."""
+
+    n_startup_trials: int = 5
+
+    def next_trial(self, search: Search) -> TrialRecord | None:
+        space = search_space(search.candidates)
+        if not space:
+            return None
+        trial = search.study.ask(space, tpe_sampler(search.study, search.seed, self.n_startup_trials))
+        configuration: Configuration = {k: int(v) for k, v in trial.params.items()}
+        ids = search.minibatch_ids(trial.number)
+        try:
+            score = search.score(configuration, ids)
+        except BaseException:
+            search.study.abandon(trial)
+            raise
+        search.study.tell(trial, score, ids)
+        return TrialRecord(number=trial.number, configuration=configuration,
+                           minibatch_ids=tuple(ids), minibatch_score=score)
+

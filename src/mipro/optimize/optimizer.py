@@ -1,0 +1,295 @@
+"""``Optimizer``: the stages every optimizer of the family runs, in order, for its ``Plan``.
+
+    split data -> bootstrap demo sets -> ground -> propose -> search -> select
+
+One file per stage: ``split.py``, ``bootstrap.py``, ``ground.py``, ``propose.py``,
+``search.py`` (with the credit-assignment strategies in ``credit/``) and ``select.py``. What a
+run keeps and spends (its study, candidates, records, LM-call budget) is in ``run/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mipro.errors import BudgetExhausted, ConfigurationError
+from mipro.evaluate import Metric
+from mipro.lm.base import LM
+from mipro.lm.context import active_lm
+from mipro.optimize.bootstrap import BootstrapRequest, bootstrap_demo_sets, bootstrap_pool_size
+from mipro.optimize.ground import ground
+from mipro.optimize.plan import Plan
+from mipro.optimize.propose import propose_candidates
+from mipro.optimize.run.budget import BudgetedLM, CallBudget
+from mipro.optimize.run.candidates import (
+    Candidates,
+    DemoSet,
+    build_program,
+    describe_configuration,
+    fixed_instructions,
+)
+from mipro.optimize.run.grounding import Grounding
+from mipro.optimize.run.presets import Counts, resolve_counts
+from mipro.optimize.run.records import FullEvaluation, OptimizationResult, TrialRecord
+from mipro.optimize.run.study import RunStudy
+from mipro.optimize.search import Search, SearchSchedule
+from mipro.optimize.select import best_full_evaluation, select
+from mipro.optimize.split import split_data
+from mipro.program import Example, Module
+from mipro.progress import console, progress_bar
+
+
+@dataclass(frozen=True, kw_only=True)
+class Run:
+    """One ``compile`` call, resolved: the data, the budgeted LMs, the study and the counts."""
+
+    program: Module
+    """A copy of the program whose predictors call the budgeted task LM."""
+    trainset: list[Example]
+    valset: list[Example]
+    task_lm: BudgetedLM
+    prompt_lm: BudgetedLM
+    teacher_lm: BudgetedLM | None
+    study: RunStudy
+    num_candidates: int
+    schedule: SearchSchedule
+
+
+class Optimizer:
+    """Optimizes a program's instructions and/or demos for the whole program's ``metric``,
+    following ``plan`` (the family members in ``family/`` each make one).
+
+    ``auto`` ("light", "medium", "heavy") picks candidate and trial counts from the program's
+    size; explicit ``num_candidates`` / ``num_trials`` override it. ``max_lm_calls`` is a hard
+    cap on real LM calls of every kind (cache hits are free), so optimizers can be compared at
+    equal budget; ``result.usage`` reports task-LM and prompt-LM calls and tokens apart. The
+    run is an Optuna study in ``storage`` (default ``./mipro_runs/<run_name>.db``): running
+    again with the same ``run_name`` resumes it.
+    """
+
+    def __init__(
+        self,
+        metric: Metric,
+        *,
+        plan: Plan,
+        task_lm: LM | None = None,
+        prompt_lm: LM | None = None,
+        teacher_lm: LM | None = None,
+        auto: str | None = "light",
+        num_candidates: int | None = None,
+        num_trials: int | None = None,
+        minibatch_size: int = 35,
+        full_eval_every: int = 5,
+        max_bootstrapped_demos: int = 4,
+        max_labeled_demos: int = 4,
+        metric_threshold: float = 1.0,
+        seed: int = 0,
+        max_lm_calls: int | None = None,
+        run_name: str | None = None,
+        storage: str | None = None,
+        num_threads: int = 1,
+        verbose: bool = True,
+    ) -> None:
+        if not callable(metric):
+            raise ConfigurationError(f"metric must be callable(example, prediction), got {metric!r}")
+        for name, value, least in (("minibatch_size", minibatch_size, 1),
+                                   ("full_eval_every", full_eval_every, 1),
+                                   ("num_threads", num_threads, 1),
+                                   ("max_bootstrapped_demos", max_bootstrapped_demos, 0),
+                                   ("max_labeled_demos", max_labeled_demos, 0)):
+            if value < least:
+                raise ConfigurationError(f"{name} must be >= {least}, got {value}")
+        if max_lm_calls is not None and max_lm_calls < 1:
+            raise ConfigurationError(f"max_lm_calls must be >= 1 or None, got {max_lm_calls}")
+        resolve_counts(auto, 1, num_candidates, num_trials)  # fail early on a bad preset
+        self.metric, self.plan = metric, plan
+        self.task_lm, self.prompt_lm, self.teacher_lm = task_lm, prompt_lm, teacher_lm
+        self.auto, self.num_candidates, self.num_trials = auto, num_candidates, num_trials
+        self.minibatch_size, self.full_eval_every = minibatch_size, full_eval_every
+        self.max_bootstrapped_demos, self.max_labeled_demos = max_bootstrapped_demos, max_labeled_demos
+        self.metric_threshold, self.seed = metric_threshold, seed
+        self.max_lm_calls, self.run_name, self.storage = max_lm_calls, run_name, storage
+        self.num_threads, self.verbose = num_threads, verbose
+        self.result: OptimizationResult | None = None
+
+    def compile(self, program: Module, trainset: Sequence[Example],
+                valset: Sequence[Example] | None = None) -> Module:
+        """The optimized copy of ``program``; details of the run are in ``self.result``."""
+        counts = resolve_counts(self.auto, len(program.named_predictors()),
+                                self.num_candidates, self.num_trials)
+        trainset, valset = split_data(trainset, valset, seed=self.seed, max_valset=counts.max_valset)
+        run = self._open_run(program, trainset, valset, counts)
+        candidates, groundings = run.study.load_candidates(), run.study.load_groundings()
+        skipped = 0
+        if candidates is None or groundings is None:  # else a resumed run goes on searching
+            try:
+                demo_sets = self._bootstrap(run)
+                groundings = self._ground(run, demo_sets)
+                candidates, skipped = self._propose(run, demo_sets, groundings)
+            except BudgetExhausted:
+                self._say("The LM-call budget ran out before the search; returning the program as given.")
+                self.result = _empty_result(run)
+                return program.deepcopy()
+            run.study.save_groundings(groundings)
+            run.study.save_candidates(candidates)
+        search = self._search(run, candidates, groundings)
+        return self._select(program, run, search, skipped)
+
+    # The stages ---------------------------------------------------------------------------
+    def _bootstrap(self, run: Run) -> dict[str, tuple[DemoSet, ...]]:
+        """Stage 1: demo-set candidates per predictor (``bootstrap.py``)."""
+        return bootstrap_demo_sets(
+            run.program, run.trainset, self.metric, self._bootstrap_request(run.num_candidates),
+            seed=self.seed, teacher_lm=run.teacher_lm, num_threads=self.num_threads,
+            display_progress=self.verbose,
+        )
+
+    def _ground(self, run: Run, demo_sets: Mapping[str, Sequence[DemoSet]]) -> dict[str, Grounding]:
+        """Stage 2: what each predictor's proposer may be shown (``ground.py``)."""
+        return ground(run.prompt_lm, run.program, run.trainset, demo_sets, self.plan.grounding,
+                      seed=self.seed)
+
+    def _propose(self, run: Run, demo_sets: Mapping[str, Sequence[DemoSet]],
+                 groundings: Mapping[str, Grounding]) -> tuple[Candidates, int]:
+        """Stage 3: the candidates the search starts from, and how many proposals were
+        skipped (``propose.py``)."""
+        if not self.plan.demo_sets.in_program:
+            demo_sets = {name: sets[:1] for name, sets in demo_sets.items()}
+        if self.plan.proposals is None:
+            return fixed_instructions(run.program, demo_sets), 0
+        return propose_candidates(
+            run.prompt_lm, run.program, demo_sets, groundings, self.plan.grounding,
+            self.plan.proposals, run.num_candidates, seed=self.seed, display_progress=self.verbose,
+        )
+
+    def _search(self, run: Run, candidates: Candidates,
+                groundings: Mapping[str, Grounding]) -> Search:
+        """Stage 4: trials until the schedule, the strategy or the budget ends (``search.py``)."""
+        search = Search(strategy=self.plan.search, program=run.program, candidates=candidates,
+                        groundings=groundings, valset=run.valset, metric=self.metric,
+                        study=run.study, schedule=run.schedule, seed=self.seed,
+                        prompt_lm=run.prompt_lm, num_threads=self.num_threads,
+                        display_progress=self.verbose)
+        num_trials = run.schedule.num_trials
+        with progress_bar(f"{type(self).__name__} trials", num_trials, enabled=self.verbose) as bar:
+            bar.advance(steps=len(run.study.completed_trials()))
+
+            def on_trial(record: TrialRecord, full: FullEvaluation | None) -> None:
+                best = best_full_evaluation(run.study.full_evaluations()).score
+                note = f"  full eval {full.score:.3f}" if full else ""
+                bar.advance(f"best full {best:.3f}")
+                if self.verbose:
+                    bar.log(f"Trial {record.number + 1:>3}/{num_trials}  "
+                            f"{describe_configuration(record.configuration)}  "
+                            f"minibatch {record.minibatch_score:.3f}  best full {best:.3f}{note}")
+
+            search.on_trial = on_trial
+            search.run()
+        return search
+
+    def _select(self, program: Module, run: Run, search: Search, skipped: int) -> Module:
+        """Stage 5: the best fully evaluated configuration, built (``select.py``)."""
+        result = select(search, usage=_usage(run), skipped_proposals=skipped)
+        self.result = result or _empty_result(run)
+        if result is None:
+            return program.deepcopy()
+        if result.stopped_by_budget:
+            self._say("The LM-call budget is spent: returning the best program found so far.")
+        self._say(f"Best full validation score {result.best_score:.3f} (unoptimized "
+                  f"{result.baseline_score:.3f}); {run.task_lm.usage.calls} task-LM and "
+                  f"{run.prompt_lm.usage.calls} prompt-LM calls.")
+        return build_program(program, search.candidates, result.best_configuration)
+
+    # The run ------------------------------------------------------------------------------
+    def _open_run(self, program: Module, trainset: list[Example], valset: list[Example],
+                  counts: Counts) -> Run:
+        """Wrap every LM in one budget, and open (or resume) the run's study."""
+        task_lm = self.task_lm or _lm_of(program) or active_lm()
+        budget = CallBudget(self.max_lm_calls)
+        task = BudgetedLM(task_lm, budget)
+        working = program.deepcopy()
+        for predictor in working.predictors():
+            predictor.lm = BudgetedLM(predictor.lm, budget) if predictor.lm else task
+        fingerprint = self._fingerprint(program, trainset, valset, task_lm, counts.num_candidates)
+        study = RunStudy(self.run_name or _default_run_name(program, fingerprint), self.storage,
+                         fingerprint)
+        num_trials = self.plan.search.num_trials(counts.num_candidates, counts.num_trials)
+        run = Run(program=working, trainset=trainset, valset=valset, task_lm=task,
+                  prompt_lm=BudgetedLM(self.prompt_lm or task_lm, budget),
+                  teacher_lm=BudgetedLM(self.teacher_lm, budget) if self.teacher_lm else None,
+                  study=study, num_candidates=counts.num_candidates,
+                  schedule=SearchSchedule(num_trials=num_trials, minibatch_size=self.minibatch_size,
+                                          full_eval_every=self.full_eval_every))
+        self._say(f"{type(self).__name__} run {study.study.study_name!r} in {study.url}")
+        self._say_planned_calls(run)
+        return run
+
+    def _bootstrap_request(self, num_candidates: int) -> BootstrapRequest:
+        demo_sets = self.plan.demo_sets
+        return BootstrapRequest(
+            num_sets=num_candidates, metric_threshold=self.metric_threshold,
+            max_bootstrapped_demos=self.max_bootstrapped_demos if demo_sets.bootstrapped else 0,
+            max_labeled_demos=self.max_labeled_demos if demo_sets.labeled else 0,
+        )
+
+    def _fingerprint(self, program: Module, trainset: Sequence[Example], valset: Sequence[Example],
+                     task_lm: LM, num_candidates: int) -> dict[str, Any]:
+        """What identifies a run: a resumed run must match it."""
+        request = self._bootstrap_request(num_candidates)
+        return {
+            "optimizer": type(self).__name__, "seed": self.seed, "num_candidates": num_candidates,
+            "minibatch_size": self.minibatch_size,
+            "max_bootstrapped_demos": request.max_bootstrapped_demos,
+            "max_labeled_demos": request.max_labeled_demos, "task_lm": task_lm.model_id,
+            "predictors": [name for name, _ in program.named_predictors()],
+            "data": _data_hash(trainset, valset), "plan": self.plan.fingerprint(),
+        }
+
+    def _say_planned_calls(self, run: Run) -> None:
+        predictors = len(run.program.named_predictors())
+        pool = bootstrap_pool_size(self._bootstrap_request(run.num_candidates), len(run.trainset))
+        strategy, grounding = self.plan.search, self.plan.grounding
+        bootstrap = pool * predictors
+        search = strategy.planned_program_runs(run.schedule, len(run.valset)) * predictors
+        upfront = predictors * (run.num_candidates - 1) if self.plan.proposals else 0
+        prompt = (4 * grounding.dataset_summary + (1 + predictors) * grounding.program_summary
+                  + upfront + strategy.planned_proposals(run.schedule.num_trials, predictors))
+        self._say(f"Planned LM calls (before cache hits): about {bootstrap + search} task-LM "
+                  f"({bootstrap} bootstrapping, {search} search over {run.schedule.num_trials} "
+                  f"trials with {len(run.valset)} validation examples) and about {prompt} prompt-LM"
+                  + (f"; hard cap {self.max_lm_calls}" if self.max_lm_calls else ""))
+
+    def _say(self, message: str) -> None:
+        if self.verbose:
+            console.print(message, highlight=False)
+
+
+def _lm_of(program: Module) -> LM | None:
+    return next((p.lm for p in program.predictors() if p.lm is not None), None)
+
+
+def _data_hash(trainset: Sequence[Example], valset: Sequence[Example]) -> str:
+    payload = json.dumps([[dict(e) for e in trainset], [dict(e) for e in valset]], default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _default_run_name(program: Module, fingerprint: dict[str, Any]) -> str:
+    digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:10]
+    return f"{type(program).__name__.lower()}-{digest}"
+
+
+def _usage(run: Run) -> dict[str, dict[str, Any]]:
+    usage = {"task_lm": run.task_lm.usage.snapshot().as_dict(),
+             "prompt_lm": run.prompt_lm.usage.snapshot().as_dict()}
+    if run.teacher_lm is not None:
+        usage["teacher_lm"] = run.teacher_lm.usage.snapshot().as_dict()
+    return usage
+
+
+def _empty_result(run: Run) -> OptimizationResult:
+    return OptimizationResult(best_configuration={}, best_score=float("nan"),
+                              baseline_score=float("nan"), trials=(), full_evaluations=(),
+                              usage=_usage(run), stopped_by_budget=True)

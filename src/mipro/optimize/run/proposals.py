@@ -1,0 +1,43 @@
+"""How instructions are proposed: the grounding sources, one proposal's settings, its record.
+
+*Grounding* is what a proposer may be shown about the task for one predictor (see
+``grounding.py``); ``GroundingSources`` switches each kind on or off. ``ProposalSettings`` are
+the choices of one proposal: the sources it is shown, which demo set, the tip and the
+temperature. ``ProposalRecord`` keeps them with an instruction candidate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroundingSources:
+    """Which kinds of grounding proposers may be shown; each can be switched off."""
+
+    dataset_summary: bool = True
+    program_summary: bool = True
+    demos: bool = True
+    history: bool = False
+    """Earlier instructions of the predictor with the whole-program scores they got."""
+
+
+NO_GROUNDING = GroundingSources(dataset_summary=False, program_summary=False, demos=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProposalSettings(GroundingSources):
+    """The choices of one proposal: the sources it is shown, which of the grounding's demo
+    sets, the tip and the sampling temperature."""
+
+    demo_set: int = 0
+    tip: str = "none"
+    temperature: float = 1.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProposalRecord(ProposalSettings):
+    """How one instruction candidate was proposed, and by which search trial (``None``:
+    before the search)."""
+
+    trial: int | None = None

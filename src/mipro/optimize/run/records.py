@@ -1,0 +1,59 @@
+"""Records of an optimizer run: its trials, full evaluations and result (all frozen)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mipro.optimize.run.candidates import Candidates, Configuration
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrialRecord:
+    """One trial of the search: a configuration scored on a minibatch."""
+
+    number: int
+    configuration: Configuration
+    minibatch_ids: tuple[int, ...]
+    minibatch_score: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class FullEvaluation:
+    """A configuration scored on the whole validation set (``after_trial`` -1: the baseline)."""
+
+    configuration: Configuration
+    score: float
+    after_trial: int
+    num_failed: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProposalModel:
+    """MIPRO++'s model of how to propose: its study, and how much each proposal
+    hyperparameter mattered to the score (empty with fewer than two scored proposals)."""
+
+    study_name: str
+    importances: Mapping[str, float]
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptimizationResult:
+    """What an optimizer run found and what it spent."""
+
+    best_configuration: Configuration
+    """The winner: the highest full-validation score (the program as given wins ties)."""
+    best_score: float
+    baseline_score: float
+    """The full-validation score of the program as given."""
+    trials: tuple[TrialRecord, ...]
+    full_evaluations: tuple[FullEvaluation, ...]
+    usage: dict[str, dict[str, Any]]
+    """Calls and tokens of the ``task_lm`` and ``prompt_lm`` (and ``teacher_lm``), apart."""
+    candidates: Candidates | None = None
+    stopped_by_budget: bool = False
+    skipped_proposals: int = 0
+    """Proposals that could not be parsed, or repeated an earlier instruction."""
+    proposal_model: ProposalModel | None = None
+    """MIPRO++'s model of how to propose (``None`` for the other optimizers)."""
