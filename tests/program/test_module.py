@@ -4,7 +4,7 @@ import pytest
 
 from mipro import ConfigurationError, Example
 from mipro.testing import ScriptedLM
-from tests.test_trace import TwoHop
+from tests.program.test_trace import TwoHop
 
 
 def test_named_predictors_lists_paths_in_order():
