@@ -1,4 +1,7 @@
-"""``scores.png``: test score per optimizer per task, a bar for the mean and a dot per seed."""
+"""``scores.png``: test score per optimizer per task, a bar for the mean and a dot per seed.
+
+Drawn on a ``matplotlib.figure.Figure`` (no pyplot), so no global backend is chosen.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,11 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 
-import matplotlib
+from matplotlib import colormaps
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 - the backend is chosen before pyplot loads
-
-from benchmarks.paper_table import Cell, ordered_optimizers  # noqa: E402
+from benchmarks.paper.cells import Cell, ordered_optimizers
 
 _COLUMNS = 3
 
@@ -22,8 +24,9 @@ def save_scores_figure(cells: Mapping[tuple[str, str], Cell], path: Path) -> Non
     optimizers = ordered_optimizers(optimizer for _, optimizer in cells)
     columns = min(_COLUMNS, max(1, len(tasks)))
     rows = max(1, math.ceil(len(tasks) / columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(4.4 * columns, 3.6 * rows), squeeze=False)
-    colors = plt.get_cmap("tab10")
+    figure = Figure(figsize=(4.4 * columns, 3.6 * rows))
+    axes = figure.subplots(rows, columns, squeeze=False)
+    colors = colormaps["tab10"]
     for axis, task in zip(axes.flat, tasks):
         for x, optimizer in enumerate(optimizers):
             cell = cells.get((task, optimizer))
@@ -39,10 +42,9 @@ def save_scores_figure(cells: Mapping[tuple[str, str], Cell], path: Path) -> Non
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=120)
-    plt.close(figure)
 
 
-def _draw_cell(axis: plt.Axes, x: int, cell: Cell, color: tuple[float, ...]) -> None:
+def _draw_cell(axis: Axes, x: int, cell: Cell, color: tuple[float, ...]) -> None:
     scores = [100 * s for s in cell.scores["test"] if not math.isnan(s)]
     if not scores:
         return
