@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -181,7 +182,7 @@ def test_a_claim_held_by_a_process_that_died_is_taken_over(tmp_path):
         holder.wait(timeout=10)
         holder.stdout.close()
     with claimed(claim, lambda: False) as ours:
-        assert ours and claim.read_text() == str(__import__("os").getpid())
+        assert ours and claim.read_text() == str(os.getpid())
 
 
 def test_a_run_recorded_meanwhile_is_not_claimed(tmp_path):
