@@ -32,7 +32,7 @@ def test_optimize_a_program_file_reports_and_saves(tmp_path, monkeypatch, capsys
     assert "Held-out test score (40 examples)" in err and "before" in err and "after" in err
     assert "saved to best.json" in err
     saved = json.loads((tmp_path / "best.json").read_text())
-    assert set(saved) == {"hint", "answer"}
+    assert set(saved["predictors"]) == {"hint", "answer"}
     assert (tmp_path / "mipro_runs" / "task-mipro-seed0.db").exists()
 
 
@@ -42,7 +42,7 @@ def test_optimize_with_another_optimizer_of_the_family(tmp_path, monkeypatch, ca
     assert code == 0
     saved = json.loads((tmp_path / "mipro_runs" / "task-bayesian_bootstrap-seed0.json").read_text())
     original = "Given the fields `question`, produce the fields `hint`."
-    assert saved["hint"]["instructions"] == original
+    assert saved["predictors"]["hint"]["signature"]["instructions"] == original
 
 
 def test_program_file_missing_names_is_a_clear_error(tmp_path, capsys):

@@ -1,5 +1,6 @@
 """mipro: optimize the instructions and demonstrations of multi-stage LM programs (MIPRO)."""
 
+from mipro._version import __version__
 from mipro.errors import (
     BudgetExhausted,
     ConfigurationError,
@@ -36,8 +37,6 @@ from mipro.program import (
     tracing,
 )
 from mipro.signatures import InputField, OutputField, Signature
-
-__version__ = "0.1.0"
 
 __all__ = [
     "BM25Index",

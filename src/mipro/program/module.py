@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from pydantic_core import to_jsonable_python
 
 from mipro.errors import ConfigurationError
 from mipro.program.example import Example, Prediction
+from mipro.program.saved import read_saved_program, write_saved_program
 from mipro.signatures import Signature
+from mipro.signatures.serialize import signature_differences, signature_to_json
 
 M = TypeVar("M", bound="Module")
 
@@ -75,39 +76,60 @@ class Module:
         return copy.deepcopy(self)
 
     def dump_state(self) -> dict[str, Any]:
-        """Every predictor's instruction and demos, as JSON-ready data."""
+        """Every predictor's typed signature (with its instruction), demos and LM settings, as
+        JSON-ready data."""
         return {
             name: {
-                "signature": str(predictor.signature),
-                "instructions": predictor.signature.instructions,
+                "signature": signature_to_json(predictor.signature),
                 "demos": [to_jsonable_python(dict(demo)) for demo in predictor.demos],
+                **{setting: getattr(predictor, setting)
+                   for setting in ("temperature", "max_tokens") if hasattr(predictor, setting)},
             }
             for name, predictor in self.named_predictors()
         }
 
     def load_state(self, state: dict[str, Any], *, source: str = "state") -> None:
-        """Set instructions and demos from ``dump_state`` output."""
+        """Set instructions and demos from ``dump_state`` output.
+
+        The state must name the same predictors, with the same fields (names, types,
+        descriptions, labels); only the instructions may differ. ``source`` names it in errors.
+        """
         predictors = dict(self.named_predictors())
-        unknown = sorted(set(state) - set(predictors))
-        if unknown:
+        if set(state) != set(predictors):
             raise ConfigurationError(
-                f"{source}: predictors {unknown} are not in {type(self).__name__} "
-                f"(it has {sorted(predictors)})"
+                f"{source}: saved predictors {sorted(state)} do not match "
+                f"{type(self).__name__}'s {sorted(predictors)}"
             )
         for name, entry in state.items():
+            differences = signature_differences(entry["signature"], predictors[name].signature)
+            if differences:
+                raise ConfigurationError(
+                    f"{source}: the signature of predictor `{name}` differs from "
+                    f"{type(self).__name__}'s: {'; '.join(differences)}"
+                )
+        for name, entry in state.items():
             predictor = predictors[name]
-            predictor.signature = predictor.signature.with_instructions(entry["instructions"])
+            predictor.signature = predictor.signature.with_instructions(
+                entry["signature"]["instructions"])
             predictor.demos = [Example(demo) for demo in entry.get("demos", [])]
 
-    def save(self, path: str | Path) -> None:
-        """Write every predictor's instruction and demos as readable JSON."""
-        Path(path).write_text(json.dumps(self.dump_state(), indent=2, ensure_ascii=False) + "\n")
+    def save(self, path: str | Path, *, run_name: str | None = None, lm: str | None = None,
+             scores: Mapping[str, float] | None = None) -> None:
+        """Write every predictor's typed signature, instruction and demos as readable JSON,
+        with the mipro version, the date and, if given, the run name, the LM (default: the
+        predictors' own, if they share one) and scores such as ``{"validation": 0.62}``."""
+        write_saved_program(path, type(self).__name__, self.dump_state(), run_name=run_name,
+                            lm=lm or self._own_lm_id(), scores=dict(scores or {}))
 
     def load(self: M, path: str | Path) -> M:
-        """Load instructions and demos saved by ``save``; returns ``self``."""
-        try:
-            state = json.loads(Path(path).read_text())
-        except json.JSONDecodeError as error:
-            raise ConfigurationError(f"{path}: not valid JSON ({error})") from None
-        self.load_state(state, source=str(path))
+        """Load instructions and demos saved by ``save``; returns ``self``.
+
+        Raises ``ConfigurationError`` naming the file when it is not a saved program of this
+        format, or when its predictors or their fields differ from this program's.
+        """
+        self.load_state(read_saved_program(path).predictors, source=str(path))
         return self
+
+    def _own_lm_id(self) -> str | None:
+        ids = {getattr(p.lm, "model_id", None) for p in self.predictors() if p.lm is not None}
+        return ids.pop() if len(ids) == 1 else None
