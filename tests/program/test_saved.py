@@ -10,7 +10,7 @@ import pytest
 import mipro
 from mipro import ChainOfThought, ConfigurationError, Example, InputField, Module, OutputField, Predict, Signature
 from mipro.testing import ScriptedLM
-from tests.test_trace import TwoHop
+from tests.program.test_trace import TwoHop
 
 
 class Review(Signature):
