@@ -5,12 +5,14 @@
     MiproError
     ├── ConfigurationError      a caller mistake, raised before the first LM call
     ├── ParseError              an LM reply that does not fit the signature
-    ├── EvaluationError         an evaluation that exceeded its error budget
+    ├── EvaluationError         an evaluation whose program failed on more examples than allowed
+    ├── MetricError             the metric raised, or returned no finite number (a user bug)
     ├── BudgetExhausted         an optimizer reached ``max_lm_calls``
     └── LMError                 a failed LM call; ``retryable`` says if trying again may help
         ├── LMUnavailableError  nothing answers at the endpoint, or the model cannot load
         ├── LMTimeoutError      the call took longer than its timeout
         ├── RateLimitError      the server asked us to slow down (429)
+        ├── RunInterruptedError an optimizer run stopped because its LM failed; rerun to resume
         └── ContextWindowError  the prompt does not fit the model's context window
 """
 
@@ -36,12 +38,19 @@ class ParseError(MiproError):
 
 
 class EvaluationError(MiproError):
-    """An evaluation stopped because more examples failed than its ``max_errors`` allows."""
+    """An evaluation stopped because the program raised on more examples than its
+    ``max_errors`` allows; ``failures`` lists (example index, error) of each."""
 
-    def __init__(self, message: str, *, failures: list[tuple[int, str]]):
+    def __init__(self, message: str, *, failures: list[tuple[int, str]], dataset: str = "example"):
         self.failures = failures
-        lines = "\n".join(f"  example {index}: {reason}" for index, reason in failures)
+        lines = "\n".join(f"  {dataset}[{index}]: {reason}" for index, reason in failures)
         super().__init__(f"{message}\nFailed examples:\n{lines}")
+
+
+class MetricError(MiproError):
+    """The metric raised, or returned something that is not a finite number or a bool (``None``,
+    a string, NaN): a bug in the metric or in the data it reads, never a score. An evaluation
+    stops at the first one, naming the example."""
 
 
 class BudgetExhausted(MiproError):
@@ -70,6 +79,18 @@ class RateLimitError(LMError):
     """The server rejected the call for rate limiting (HTTP 429)."""
 
     retryable = True
+
+
+class RunInterruptedError(LMError):
+    """An optimizer run stopped because its LM failed for a reason that is not the prompt's
+    (unreachable, timed out, a malformed reply, a rejected request). Nothing in progress was
+    scored; every finished trial stays in the run's study, and running again resumes.
+    ``cause`` is the LM's error."""
+
+    def __init__(self, message: str, *, cause: LMError) -> None:
+        self.cause = cause
+        self.retryable = cause.retryable
+        super().__init__(message)
 
 
 class ContextWindowError(LMError):

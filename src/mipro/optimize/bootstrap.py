@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
-from mipro.evaluate import Evaluate, Metric
+from mipro.evaluate import Evaluate, Metric, error_budget
 from mipro.lm.base import LM
 from mipro.program import Example, Module, TraceStep
 from mipro.program.predict import REASONING
@@ -37,6 +37,7 @@ def bootstrap_demo_sets(
     seed: int,
     teacher_lm: LM | None = None,
     num_threads: int = 1,
+    max_errors: int | None = None,
     display_progress: bool = True,
 ) -> dict[str, tuple[DemoSet, ...]]:
     """Demo-set candidates for every predictor of ``program``.
@@ -44,7 +45,8 @@ def bootstrap_demo_sets(
     Set 0 is each predictor's demos as given; set 1 holds labeled examples only; the others
     mix demos from whole-program traces that passed ``metric`` (taken from the same examples
     for every predictor, so a set is coherent across stages) with labeled examples. With a
-    ``teacher_lm``, every predictor runs on it to produce the traces.
+    ``teacher_lm``, every predictor runs on it to produce the traces. The program's code may
+    raise on up to ``max_errors`` of the examples run (never on all of them).
     """
     rng = random.Random(seed)
     order = list(range(len(trainset)))
@@ -56,7 +58,7 @@ def bootstrap_demo_sets(
 
     pool = [trainset[i] for i in order[: bootstrap_pool_size(request, len(trainset))]]
     traced = _successful_traces(program, pool, metric, request, teacher_lm, num_threads,
-                                display_progress)
+                                max_errors, display_progress)
     sets: dict[str, list[DemoSet]] = {name: [given[name]] for name in names}
     signatures = dict((name, p.signature) for name, p in program.named_predictors())
     for name in names:
@@ -134,6 +136,7 @@ def _successful_traces(
     request: BootstrapRequest,
     teacher_lm: LM | None,
     num_threads: int,
+    max_errors: int | None,
     display_progress: bool,
 ) -> list[_PassingTrace]:
     """What every run that passed ``metric`` yields."""
@@ -144,7 +147,9 @@ def _successful_traces(
     for predictor in student.predictors():
         predictor.lm = teacher_lm or predictor.lm
     result = Evaluate(examples, metric, num_threads=num_threads,
-                      display_progress=display_progress, description="Bootstrapping demos")(student)
+                      max_errors=error_budget(max_errors, len(examples)),
+                      display_progress=display_progress, description="Bootstrapping demos",
+                      dataset="bootstrap sample")(student)
     traced = []
     for outcome in result.results:
         if outcome.error is None and outcome.score >= request.metric_threshold:

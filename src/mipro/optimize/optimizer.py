@@ -9,13 +9,15 @@ run keeps and spends (its study, candidates, records, LM-call budget) is in ``ru
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mipro.errors import BudgetExhausted, ConfigurationError
+from mipro.errors import BudgetExhausted, ConfigurationError, LMError, RunInterruptedError
 from mipro.evaluate import Metric
 from mipro.lm.base import LM
 from mipro.lm.context import active_lm
@@ -68,6 +70,13 @@ class Optimizer:
     equal budget; ``result.usage`` reports task-LM and prompt-LM calls and tokens apart. The
     run is an Optuna study in ``storage`` (default ``./mipro_runs/<run_name>.db``): running
     again with the same ``run_name`` resumes it.
+
+    Failures are never scores of the configuration being tried, except the prompt's own: a
+    reply that does not parse scores 0 and is counted per predictor. The program's code may
+    raise on up to ``max_errors`` examples of one evaluation (never on all; those score 0),
+    else the run stops with an ``EvaluationError``; a metric that raises or returns no finite
+    number stops it with a ``MetricError``; an LM that fails after its retries stops it with a
+    ``RunInterruptedError``, and running again resumes.
     """
 
     def __init__(
@@ -91,6 +100,7 @@ class Optimizer:
         run_name: str | None = None,
         storage: str | None = None,
         num_threads: int = 1,
+        max_errors: int | None = 10,
         verbose: bool = True,
     ) -> None:
         if not callable(metric):
@@ -102,6 +112,8 @@ class Optimizer:
                                    ("max_labeled_demos", max_labeled_demos, 0)):
             if value < least:
                 raise ConfigurationError(f"{name} must be >= {least}, got {value}")
+        if max_errors is not None and max_errors < 0:
+            raise ConfigurationError(f"max_errors must be >= 0 or None, got {max_errors}")
         if max_lm_calls is not None and max_lm_calls < 1:
             raise ConfigurationError(f"max_lm_calls must be >= 1 or None, got {max_lm_calls}")
         resolve_counts(auto, 1, num_candidates, num_trials)  # fail early on a bad preset
@@ -112,7 +124,7 @@ class Optimizer:
         self.max_bootstrapped_demos, self.max_labeled_demos = max_bootstrapped_demos, max_labeled_demos
         self.metric_threshold, self.seed = metric_threshold, seed
         self.max_lm_calls, self.run_name, self.storage = max_lm_calls, run_name, storage
-        self.num_threads, self.verbose = num_threads, verbose
+        self.num_threads, self.max_errors, self.verbose = num_threads, max_errors, verbose
         self.result: OptimizationResult | None = None
 
     def compile(self, program: Module, trainset: Sequence[Example],
@@ -120,22 +132,29 @@ class Optimizer:
         """The optimized copy of ``program``; details of the run are in ``self.result``."""
         counts = resolve_counts(self.auto, len(program.named_predictors()),
                                 self.num_candidates, self.num_trials)
-        trainset, valset = split_data(trainset, valset, seed=self.seed, max_valset=counts.max_valset)
+        trainset, valset, note = split_data(program, trainset, valset, seed=self.seed,
+                                            max_valset=counts.max_valset)
+        if note:
+            self._say(note)
         run = self._open_run(program, trainset, valset, counts)
         candidates, groundings = run.study.load_candidates(), run.study.load_groundings()
         skipped = 0
         if candidates is None or groundings is None:  # else a resumed run goes on searching
             try:
-                demo_sets = self._bootstrap(run)
-                groundings = self._ground(run, demo_sets)
-                candidates, skipped = self._propose(run, demo_sets, groundings)
+                with self._stop_on_lm_failure(run, "while bootstrapping demo sets"):
+                    demo_sets = self._bootstrap(run)
+                with self._stop_on_lm_failure(run, "while summarizing the data and program"):
+                    groundings = self._ground(run, demo_sets)
+                with self._stop_on_lm_failure(run, "while proposing instructions"):
+                    candidates, skipped = self._propose(run, demo_sets, groundings)
             except BudgetExhausted:
                 self._say("The LM-call budget ran out before the search; returning the program as given.")
                 self.result = _empty_result(run)
                 return program.deepcopy()
             run.study.save_groundings(groundings)
             run.study.save_candidates(candidates)
-        search = self._search(run, candidates, groundings)
+        with self._stop_on_lm_failure(run, "during the search"):
+            search = self._search(run, candidates, groundings)
         return self._select(program, run, search, skipped)
 
     # The stages ---------------------------------------------------------------------------
@@ -144,7 +163,7 @@ class Optimizer:
         return bootstrap_demo_sets(
             run.program, run.trainset, self.metric, self._bootstrap_request(run.num_candidates),
             seed=self.seed, teacher_lm=run.teacher_lm, num_threads=self.num_threads,
-            display_progress=self.verbose,
+            max_errors=self.max_errors, display_progress=self.verbose,
         )
 
     def _ground(self, run: Run, demo_sets: Mapping[str, Sequence[DemoSet]]) -> dict[str, Grounding]:
@@ -172,7 +191,7 @@ class Optimizer:
                         groundings=groundings, valset=run.valset, metric=self.metric,
                         study=run.study, schedule=run.schedule, seed=self.seed,
                         prompt_lm=run.prompt_lm, num_threads=self.num_threads,
-                        display_progress=self.verbose)
+                        max_errors=self.max_errors, display_progress=self.verbose)
         num_trials = run.schedule.num_trials
         with progress_bar(f"{type(self).__name__} trials", num_trials, enabled=self.verbose) as bar:
             bar.advance(steps=len(run.study.completed_trials()))
@@ -201,9 +220,38 @@ class Optimizer:
         self._say(f"Best full validation score {result.best_score:.3f} (unoptimized "
                   f"{result.baseline_score:.3f}); {run.task_lm.usage.calls} task-LM and "
                   f"{run.prompt_lm.usage.calls} prompt-LM calls.")
+        self._say_failures(run, search)
         return build_program(program, search.candidates, result.best_configuration)
 
+    def _say_failures(self, run: Run, search: Search) -> None:
+        """Report the examples that scored 0 without being judged: replies that did not parse
+        (the prompt's failure, per predictor) and the program's code raising."""
+        parse_failures: Counter[str] = Counter()
+        for lm in (run.task_lm, run.teacher_lm):
+            if lm is not None:
+                parse_failures.update(lm.usage.snapshot().parse_failures)
+        if parse_failures:
+            per_predictor = ", ".join(f"{name} {count}" for name, count in sorted(parse_failures.items()))
+            self._say(f"Replies that did not parse, each scored 0: {per_predictor}.")
+        if search.program_failures:
+            self._say(f"The program raised on {search.program_failures} examples during the "
+                      "search, each scored 0 (see max_errors).")
+
     # The run ------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _stop_on_lm_failure(self, run: Run, stage: str) -> Iterator[None]:
+        """An LM failure (unreachable, timed out, a malformed reply, ...) is never a score: the
+        run stops with a ``RunInterruptedError`` that says what it was doing and how to resume."""
+        try:
+            yield
+        except LMError as error:
+            finished = len(run.study.completed_trials())
+            raise RunInterruptedError(
+                f"the LM failed {stage}: {error}\nNothing unfinished was scored. Run "
+                f"{run.study.study.study_name!r} keeps its {finished} finished trials in "
+                f"{run.study.url}: run again with the same run_name to resume.", cause=error,
+            ) from error
+
     def _open_run(self, program: Module, trainset: list[Example], valset: list[Example],
                   counts: Counts) -> Run:
         """Wrap every LM in one budget, and open (or resume) the run's study."""

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from mipro.errors import BudgetExhausted
-from mipro.evaluate import Evaluate, EvaluationResult, Metric
+from mipro.evaluate import Evaluate, EvaluationResult, Metric, error_budget
 from mipro.lm.base import LM
 from mipro.optimize.run.candidates import Candidates, Configuration, build_program, configuration_key
 from mipro.optimize.run.grounding import Grounding
@@ -88,14 +88,20 @@ class Search:
     prompt_lm: LM
     """The proposer's LM, for strategies that propose during the search."""
     num_threads: int = 1
+    max_errors: int | None = None
+    """How many examples of one evaluation the program's code may raise on (never all)."""
     display_progress: bool = True
     on_trial: TrialListener | None = None
     stopped_by_budget: bool = field(default=False, init=False)
     skipped_proposals: int = field(default=0, init=False)
+    program_failures: int = field(default=0, init=False)
+    """Examples, over this process's evaluations, on which the program's code raised."""
     _companions: dict[str, RunStudy] = field(default_factory=dict, init=False)
 
     def run(self) -> None:
-        """Evaluate the baseline, then trial after trial; raises nothing on budget exhaustion."""
+        """Evaluate the baseline, then trial after trial; raises nothing on budget exhaustion.
+        An LM failure or a broken metric propagates: the trial or full evaluation in progress
+        is abandoned unscored, so a rerun redoes it."""
         self.study.fail_stale_trials()
         try:
             self.full_evaluate(self.candidates.baseline(), after_trial=-1)
@@ -127,8 +133,9 @@ class Search:
         return sorted(rng.sample(range(len(self.valset)), size))
 
     def score(self, configuration: Configuration, ids: Sequence[int]) -> float:
-        """The mean score of ``configuration`` on the validation examples ``ids``."""
-        return self._evaluate(configuration, [self.valset[i] for i in ids], "Trial").score
+        """The mean score of ``configuration`` on the validation examples ``ids``. Raises, and
+        scores nothing, when the LM fails or the metric is broken (``evaluate.py``)."""
+        return self._evaluate(configuration, ids, "Trial").score
 
     def evaluate_best_unevaluated(self, *, after_trial: int) -> FullEvaluation | None:
         """Fully evaluate the configuration with the best mean minibatch score not yet evaluated."""
@@ -152,18 +159,24 @@ class Search:
         stored = self.study.full_evaluation(configuration)
         if stored is not None:
             return stored
-        result = self._evaluate(configuration, list(self.valset), "Full evaluation")
+        result = self._evaluate(configuration, range(len(self.valset)), "Full evaluation")
         record = FullEvaluation(configuration=configuration, score=result.score,
                                 after_trial=after_trial, num_failed=result.num_failed)
         self.study.add_full_evaluation(record)
         return record
 
-    def _evaluate(self, configuration: Configuration, examples: list[Example],
+    def _evaluate(self, configuration: Configuration, ids: Sequence[int],
                   what: str) -> EvaluationResult:
+        """Score ``configuration`` on the validation examples ``ids``. The program's code may
+        raise on up to ``max_errors`` of them, and never on all."""
         program = build_program(self.program, self.candidates, configuration)
-        evaluate = Evaluate(examples, self.metric, num_threads=self.num_threads,
-                            display_progress=self.display_progress, description=what)
-        return evaluate(program)
+        evaluate = Evaluate(self.valset, self.metric, num_threads=self.num_threads,
+                            max_errors=error_budget(self.max_errors, len(ids)),
+                            display_progress=self.display_progress,
+                            description=what, dataset="valset")
+        result = evaluate(program, ids=ids)
+        self.program_failures += result.program_failures
+        return result
 
     def _last_trial_number(self) -> int:
         trials = self.study.completed_trials()
