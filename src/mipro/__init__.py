@@ -9,9 +9,11 @@ from mipro.errors import (
     LMError,
     LMTimeoutError,
     LMUnavailableError,
+    MetricError,
     MiproError,
     ParseError,
     RateLimitError,
+    RunInterruptedError,
 )
 from mipro.evaluate import Evaluate, EvaluationResult, ExampleResult
 from mipro.lm import LM, LMRequest, LMResponse, LocalLM, OpenAILM, SQLiteCache, using_lm
@@ -61,6 +63,7 @@ __all__ = [
     "LocalLM",
     "MIPRO",
     "MIPROPlusPlus",
+    "MetricError",
     "MiproError",
     "Module",
     "ModuleOPRO",
@@ -74,6 +77,7 @@ __all__ = [
     "Prediction",
     "RateLimitError",
     "Retrieve",
+    "RunInterruptedError",
     "SQLiteCache",
     "Signature",
     "TraceStep",
