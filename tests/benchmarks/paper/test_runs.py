@@ -104,18 +104,20 @@ def test_a_run_records_its_tree_settings_lm_and_every_example_score(tmp_path):
     assert pending_runs([spec], settings) == []
 
 
-def test_failed_examples_are_kept_apart_with_their_error(tmp_path):
-    def metric(example, prediction):
-        if example.question == "q72":
-            raise ValueError("the metric cannot score q72")
-        return exact_answer(example, prediction)
+class FailsOnQ72(SimulatedProgram):
+    def forward(self, question):
+        if question == "q72":
+            raise ValueError("the program cannot handle q72")
+        return super().forward(question=question)
 
+
+def test_failed_examples_are_kept_apart_with_their_error(tmp_path):
     task = simulated_task()
-    task = Task(task.name, task.description, task.make_program, task.trainset, task.valset,
-                task.testset, metric)
+    task = Task(task.name, task.description, FailsOnQ72, task.trainset, task.valset,
+                task.testset, task.metric)
     record = run_one(RunSpec("simulated", "unoptimized", 0), task, SimulatedLM(), harness(tmp_path))
     assert record["failures"]["test"] == [
-        {"index": 2, "error": "ValueError: the metric cannot score q72"}]
+        {"index": 2, "error": "ValueError: the program cannot handle q72"}]
     assert record["example_scores"]["test"][2] == 0.0 and record["failures"]["dev"] == []
 
 
