@@ -65,11 +65,13 @@ class Optimizer:
     following ``plan`` (the family members in ``family/`` each make one).
 
     ``auto`` ("light", "medium", "heavy") picks candidate and trial counts from the program's
-    size; explicit ``num_candidates`` / ``num_trials`` override it. ``max_lm_calls`` is a hard
-    cap on real LM calls of every kind (cache hits are free), so optimizers can be compared at
-    equal budget; ``result.usage`` reports task-LM and prompt-LM calls and tokens apart. The
-    run is an Optuna study in ``storage`` (default ``./mipro_runs/<run_name>.db``): running
-    again with the same ``run_name`` resumes it.
+    size; explicit ``num_candidates`` / ``num_trials`` override it. TPE samples the first
+    ``n_startup_trials`` trials at random (default: a fifth of the trials, 2 to 10, so a light
+    run is mostly model-guided). ``max_lm_calls`` is a hard cap on real LM calls of every kind
+    (cache hits are free), so optimizers can be compared at equal budget; ``result.usage``
+    reports task-LM and prompt-LM calls and tokens apart. The run is an Optuna study in
+    ``storage`` (default ``./mipro_runs/<run_name>.db``): running again with the same
+    ``run_name`` resumes it.
 
     Failures are never scores of the configuration being tried, except the prompt's own: a
     reply that does not parse scores 0 and is counted per predictor. The program's code may
@@ -92,6 +94,7 @@ class Optimizer:
         num_trials: int | None = None,
         minibatch_size: int = 35,
         full_eval_every: int = 5,
+        n_startup_trials: int | None = None,
         max_bootstrapped_demos: int = 4,
         max_labeled_demos: int = 4,
         metric_threshold: float = 1.0,
@@ -114,6 +117,8 @@ class Optimizer:
                 raise ConfigurationError(f"{name} must be >= {least}, got {value}")
         if max_errors is not None and max_errors < 0:
             raise ConfigurationError(f"max_errors must be >= 0 or None, got {max_errors}")
+        if n_startup_trials is not None and n_startup_trials < 0:
+            raise ConfigurationError(f"n_startup_trials must be >= 0 or None, got {n_startup_trials}")
         if max_lm_calls is not None and max_lm_calls < 1:
             raise ConfigurationError(f"max_lm_calls must be >= 1 or None, got {max_lm_calls}")
         resolve_counts(auto, 1, num_candidates, num_trials)  # fail early on a bad preset
@@ -121,6 +126,7 @@ class Optimizer:
         self.task_lm, self.prompt_lm, self.teacher_lm = task_lm, prompt_lm, teacher_lm
         self.auto, self.num_candidates, self.num_trials = auto, num_candidates, num_trials
         self.minibatch_size, self.full_eval_every = minibatch_size, full_eval_every
+        self.n_startup_trials = n_startup_trials
         self.max_bootstrapped_demos, self.max_labeled_demos = max_bootstrapped_demos, max_labeled_demos
         self.metric_threshold, self.seed = metric_threshold, seed
         self.max_lm_calls, self.run_name, self.storage = max_lm_calls, run_name, storage
@@ -270,7 +276,8 @@ class Optimizer:
                   teacher_lm=BudgetedLM(self.teacher_lm, budget) if self.teacher_lm else None,
                   study=study, num_candidates=counts.num_candidates,
                   schedule=SearchSchedule(num_trials=num_trials, minibatch_size=self.minibatch_size,
-                                          full_eval_every=self.full_eval_every))
+                                          full_eval_every=self.full_eval_every,
+                                          n_startup_trials=self.n_startup_trials))
         self._say(f"{type(self).__name__} run {study.study.study_name!r} in {study.url}")
         self._say_planned_calls(run)
         return run
@@ -289,7 +296,7 @@ class Optimizer:
         request = self._bootstrap_request(num_candidates)
         return {
             "optimizer": type(self).__name__, "seed": self.seed, "num_candidates": num_candidates,
-            "minibatch_size": self.minibatch_size,
+            "minibatch_size": self.minibatch_size, "n_startup_trials": self.n_startup_trials,
             "max_bootstrapped_demos": request.max_bootstrapped_demos,
             "max_labeled_demos": request.max_labeled_demos, "task_lm": task_lm.model_id,
             "predictors": [name for name, _ in program.named_predictors()],

@@ -21,6 +21,8 @@ from mipro.evaluate import Evaluate, EvaluationResult, Metric, error_budget
 from mipro.lm.base import LM
 from mipro.optimize.run.candidates import Candidates, Configuration, build_program, configuration_key
 from mipro.optimize.run.grounding import Grounding
+from mipro.optimize.run.presets import startup_trials
+from mipro.optimize.run.seeds import sub_seed
 from mipro.optimize.run.records import FullEvaluation, ProposalModel, TrialRecord
 from mipro.optimize.run.study import RunStudy
 from mipro.program import Example, Module
@@ -30,12 +32,21 @@ TrialListener = Callable[[TrialRecord, FullEvaluation | None], None]
 
 @dataclass(frozen=True, kw_only=True)
 class SearchSchedule:
-    """How many trials a search runs, on how large minibatches, and how often the most
-    promising configuration is scored on the whole validation set."""
+    """How many trials a search runs, on how large minibatches, how often the most promising
+    configuration is scored on all the search's validation examples, and how many trials a
+    model-based strategy samples at random before its model guides it."""
 
     num_trials: int
     minibatch_size: int = 35
     full_eval_every: int = 5
+    n_startup_trials: int | None = None
+    """``None``: ``startup_trials(num_trials)``, a fifth of the trials (``run/presets.py``)."""
+
+    def startup_trials(self) -> int:
+        """Random trials before a model (TPE) guides the search."""
+        if self.n_startup_trials is not None:
+            return self.n_startup_trials
+        return startup_trials(self.num_trials)
 
 
 class SearchStrategy(ABC):
@@ -129,7 +140,7 @@ class Search:
     def minibatch_ids(self, trial_number: int) -> list[int]:
         """The validation examples of one trial's minibatch (seeded by the trial number)."""
         size = min(self.schedule.minibatch_size, len(self.valset))
-        rng = random.Random(f"{self.seed}:{trial_number}")
+        rng = random.Random(sub_seed(self.seed, "minibatch", trial_number))
         return sorted(rng.sample(range(len(self.valset)), size))
 
     def score(self, configuration: Configuration, ids: Sequence[int]) -> float:

@@ -10,17 +10,19 @@ from optuna.distributions import CategoricalDistribution
 
 from mipro.optimize.run.candidates import Candidates, Configuration, demos_param, instruction_param
 from mipro.optimize.run.records import TrialRecord
+from mipro.optimize.run.seeds import sub_seed
 from mipro.optimize.run.study import RunStudy
 from mipro.optimize.search import Search, SearchStrategy
 
 
 def tpe_sampler(study: RunStudy, seed: int, n_startup_trials: int) -> optuna.samplers.TPESampler:
-    """A multivariate TPE sampler seeded by ``seed`` and the study's trial count, so that a
-    resumed run (or a fresh process) asks for the same trials as an uninterrupted one."""
+    """A multivariate TPE sampler seeded by the run's ``seed`` and the study's trial count, so
+    that a resumed run (or a fresh process) asks for the same trials as an uninterrupted one;
+    the first ``n_startup_trials`` trials of the study are sampled at random."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.samplers.TPESampler(
-            seed=seed * 100_003 + len(study.study.trials),
+            seed=sub_seed(seed, "tpe", len(study.study.trials)),
             multivariate=True, n_startup_trials=n_startup_trials,
         )
 
@@ -40,15 +42,15 @@ def search_space(candidates: Candidates) -> dict[str, CategoricalDistribution]:
 class BayesianCredit(SearchStrategy):
     """A TPE model (Optuna, multivariate, ask/tell) learns from whole-program minibatch scores
     which candidates of which predictors score well: credit reaches each predictor through
-    the surrogate. Several workers may share one study."""
-
-    n_startup_trials: int = 5
+    the surrogate. The first ``schedule.startup_trials()`` trials are sampled at random.
+    Several workers may share one study."""
 
     def next_trial(self, search: Search) -> TrialRecord | None:
         space = search_space(search.candidates)
         if not space:
             return None
-        trial = search.study.ask(space, tpe_sampler(search.study, search.seed, self.n_startup_trials))
+        sampler = tpe_sampler(search.study, search.seed, search.schedule.startup_trials())
+        trial = search.study.ask(space, sampler)
         configuration: Configuration = {k: int(v) for k, v in trial.params.items()}
         ids = search.minibatch_ids(trial.number)
         try:

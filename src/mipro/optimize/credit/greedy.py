@@ -16,6 +16,7 @@ from mipro.optimize.run.candidates import (
     instruction_param,
 )
 from mipro.optimize.run.records import TrialRecord
+from mipro.optimize.run.seeds import sub_seed
 from mipro.optimize.search import Search, SearchStrategy
 
 
@@ -53,7 +54,7 @@ class GreedyCredit(SearchStrategy):
         kept = incumbent(trials)
         tried = {configuration_key(trial.configuration) for trial in trials}
         predictors = list(search.candidates.predictors)
-        rng = random.Random(f"{search.seed}:greedy:{len(trials)}")
+        rng = random.Random(sub_seed(search.seed, "greedy", len(trials)))
         for offset in range(len(predictors)):
             predictor = predictors[(len(trials) - 1 + offset) % len(predictors)]
             options = [change for change in _changes(search.candidates, kept, predictor)

@@ -46,17 +46,17 @@ def proposal_space(candidates: Candidates, groundings: Mapping[str, Grounding],
 class LearnedProposals:
     """A TPE model in its own study (``<run>:proposals``) samples each trial's proposal settings
     and demo sets; each of its trials is told the whole-program minibatch score of the
-    configuration that used its instructions."""
+    configuration that used its instructions. Its first ``schedule.startup_trials()`` trials
+    are sampled at random, like the search's."""
 
     tips: tuple[str, ...]
     temperatures: tuple[float, ...] = TEMPERATURES
-    n_startup_trials: int = 5
     name: str = "mipro++"
 
     def choose(self, search: Search, trial_number: int) -> Proposal:
         study = search.companion(_STUDY)
         space = proposal_space(search.candidates, search.groundings, self.tips, self.temperatures)
-        trial = study.ask(space, tpe_sampler(study, search.seed, self.n_startup_trials))
+        trial = study.ask(space, tpe_sampler(study, search.seed, search.schedule.startup_trials()))
         trial.set_user_attr("run_trial", trial_number)
         params = trial.params
         names = sorted({param.rpartition(".")[0] for param in space})

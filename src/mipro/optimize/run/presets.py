@@ -1,7 +1,9 @@
-"""``auto`` presets: candidate and trial counts from the program's size."""
+"""``auto`` presets: candidate and trial counts from the program's size, and how many of the
+trials the TPE model leaves to random sampling."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from mipro.errors import ConfigurationError
@@ -49,3 +51,16 @@ def resolve_counts(auto: str | None, num_predictors: int, num_candidates: int | 
     trials = preset.base_trials + preset.trials_per_extra_predictor * max(0, num_predictors - 1)
     return Counts(num_candidates=num_candidates or preset.num_candidates,
                   num_trials=num_trials or trials, max_valset=preset.max_valset)
+
+
+STARTUP_SHARE = 0.2
+"""The share of a search's trials that TPE samples at random before its model guides it."""
+MAX_STARTUP_TRIALS = 10
+"""Optuna's default startup count: longer searches keep it."""
+
+
+def startup_trials(num_trials: int) -> int:
+    """How many random trials TPE runs before its model guides the search: a fifth of the
+    trials, at least 2 (one good and one bad observation to contrast) and at most 10. A light
+    run of 10 trials thus has 8 model-guided trials (see docs/selection.md)."""
+    return min(MAX_STARTUP_TRIALS, max(2, math.ceil(STARTUP_SHARE * num_trials)))
