@@ -252,7 +252,7 @@ def _optimize(spec: RunSpec, task: Task, lm: LM, size: RunSize, splits: Splits,
     optimizer = OPTIMIZERS[spec.optimizer](task.metric, task_lm=lm, **options)
     optimized = optimizer.compile(program, splits.trainset, splits.valset)
     result = optimizer.result
-    return optimized, OptimizerReport(summarize_result(result), dict(result.usage),
+    return optimized, OptimizerReport(summarize_result(result), result.usage.as_dict(),
                                       {"run_name": run_name, "storage": storage}, options)
 
 

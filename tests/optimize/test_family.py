@@ -50,7 +50,7 @@ def test_demo_only_optimizers_never_change_instructions(tmp_path, name, options)
     optimizer, program = run(name, tmp_path, lm, **options)
     assert [p.signature.instructions for p in program.predictors()] == original_instructions()
     assert all(len(c.instructions) == 1 for c in optimizer.result.candidates.predictors.values())
-    assert lm.proposer_prompts == [] and optimizer.result.usage["prompt_lm"]["calls"] == 0
+    assert lm.proposer_prompts == [] and optimizer.result.usage.prompt_lm.calls == 0
     assert optimizer.result.best_score > optimizer.result.baseline_score
     assert any(p.demos for p in program.predictors())
 
@@ -65,7 +65,7 @@ def test_bootstrap_random_search_scores_each_demo_set_on_the_full_valset(tmp_pat
     assert sorted(scores) == [0, 1, 2, 3, 4]  # candidate 0 is the program as given
     assert [t.minibatch_score for t in result.trials] == [scores[k] for k in (1, 2, 3, 4)]
     assert result.best_score == max(scores.values())
-    assert result.usage["task_lm"]["calls"] == 2 * (40 + 5 * len(VAL))  # bootstrap pool + 5 full evals
+    assert result.usage.task_lm.calls == 2 * (40 + 5 * len(VAL))  # bootstrap pool + 5 full evals
 
 
 @pytest.mark.parametrize("grounded", [False, True])
@@ -144,10 +144,10 @@ def test_every_optimizer_respects_max_lm_calls_and_reports_usage(tmp_path, name)
     assert isinstance(optimizer, Optimizer)
     assert lm.usage.calls <= 300
     usage = optimizer.result.usage
-    assert usage["task_lm"]["calls"] + usage["prompt_lm"]["calls"] == lm.usage.calls
-    assert usage["task_lm"]["prompt_tokens"] > 0 and usage["task_lm"]["completion_tokens"] > 0
+    assert usage.task_lm.calls + usage.prompt_lm.calls == lm.usage.calls
+    assert usage.task_lm.prompt_tokens > 0 and usage.task_lm.completion_tokens > 0
     proposes = name not in ("bootstrap_random_search", "bayesian_bootstrap")
-    assert (usage["prompt_lm"]["prompt_tokens"] > 0) == proposes
+    assert (usage.prompt_lm.prompt_tokens > 0) == proposes
     assert optimizer.result.stopped_by_budget
     assert optimizer.result.best_score >= optimizer.result.baseline_score
     assert program.dump_state() == build_program(
@@ -163,7 +163,7 @@ def test_opro_resumes_from_its_study_as_if_never_stopped(tmp_path):
     assert resumed.result.trials == whole.result.trials
     assert resumed.result.candidates == whole.result.candidates
     # Nothing was redone: no bootstrapping, no summaries, only the 3 new rounds' proposals.
-    assert resumed.result.usage["prompt_lm"]["calls"] == 3 * 2
+    assert resumed.result.usage.prompt_lm.calls == 3 * 2
     assert lm.usage.calls == 3 * 2 + 2 * 3 * 10 + 2 * 40 * (len(resumed.result.full_evaluations)
                                                             - len(first.result.full_evaluations))
 
@@ -176,7 +176,7 @@ def test_mipro_plus_plus_resumes_after_the_budget_ran_out(tmp_path):
     assert resumed.result.trials[:len(stopped.result.trials)] == stopped.result.trials
     assert len(resumed.result.trials) == 8 and not resumed.result.stopped_by_budget
     remaining = 8 - len(stopped.result.trials)
-    assert resumed.result.usage["prompt_lm"]["calls"] == 2 * remaining  # no summaries again
+    assert resumed.result.usage.prompt_lm.calls == 2 * remaining  # no summaries again
     proposals = optuna.load_study(study_name=resumed.result.proposal_model.study_name,
                                   storage=f"sqlite:///{tmp_path / 'study.db'}")
     states = [t.state.name for t in proposals.trials]
@@ -196,8 +196,8 @@ def test_teacher_lm_produces_the_bootstrapped_traces_within_the_budget(tmp_path)
     teacher, student = SimulatedLM(base=0.9), SimulatedLM()
     optimizer, _ = run("bayesian_bootstrap", tmp_path, student, teacher_lm=teacher, num_trials=2)
     usage = optimizer.result.usage
-    assert teacher.usage.calls == usage["teacher_lm"]["calls"] == 2 * 32  # the bootstrap pool
-    assert usage["task_lm"]["calls"] == student.usage.calls
+    assert teacher.usage.calls == usage.teacher_lm.calls == 2 * 32  # the bootstrap pool
+    assert usage.task_lm.calls == student.usage.calls
 
 
 def test_family_arguments_are_checked_before_any_lm_call():

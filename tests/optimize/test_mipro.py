@@ -110,8 +110,8 @@ def test_killed_run_resumes_without_redoing_finished_trials(tmp_path):
     # Nothing finished was redone: no proposals, no bootstrapping, no baseline evaluation;
     # only the 5 remaining trials and the final full evaluation ran (2 LM calls an example).
     usage = optimizer.result.usage
-    assert usage["prompt_lm"]["calls"] == 0
-    assert usage["task_lm"]["calls"] == 2 * (5 * 20 + 100)
+    assert usage.prompt_lm.calls == 0
+    assert usage.task_lm.calls == 2 * (5 * 20 + 100)
     assert [t.state.name for t in study.trials].count("FAIL") == 1
 
 
@@ -120,7 +120,7 @@ def test_max_lm_calls_is_never_exceeded(tmp_path):
     optimizer, program = optimize(tmp_path, lm, max_lm_calls=900)
     assert lm.usage.calls <= 900
     usage = optimizer.result.usage
-    assert usage["task_lm"]["calls"] + usage["prompt_lm"]["calls"] == lm.usage.calls
+    assert usage.task_lm.calls + usage.prompt_lm.calls == lm.usage.calls
     assert optimizer.result.stopped_by_budget
     assert len(optimizer.result.trials) < 30
     # The best program so far comes back, and it is at least as good as the baseline.
@@ -143,7 +143,7 @@ def test_unparseable_proposer_reply_is_skipped(tmp_path):
     candidates = optimizer.result.candidates.predictors
     assert len(candidates["hint"].instructions) == 4
     assert len(candidates["answer"].instructions) == 5
-    assert sum(optimizer.result.usage["prompt_lm"]["parse_failures"].values()) == 1
+    assert sum(optimizer.result.usage.prompt_lm.parse_failures.values()) == 1
 
 
 def test_proposer_is_grounded_in_data_program_demos_and_tip(tmp_path):

@@ -35,7 +35,7 @@ from mipro.optimize.run.candidates import (
 )
 from mipro.optimize.run.grounding import Grounding
 from mipro.optimize.run.presets import Counts, resolve_counts
-from mipro.optimize.run.records import FullEvaluation, OptimizationResult, TrialRecord
+from mipro.optimize.run.records import FullEvaluation, OptimizationResult, RunUsage, TrialRecord
 from mipro.optimize.run.study import RunStudy
 from mipro.optimize.search import Search, SearchSchedule
 from mipro.optimize.select import best_full_evaluation, select
@@ -336,12 +336,9 @@ def _default_run_name(program: Module, fingerprint: dict[str, Any]) -> str:
     return f"{type(program).__name__.lower()}-{digest}"
 
 
-def _usage(run: Run) -> dict[str, dict[str, Any]]:
-    usage = {"task_lm": run.task_lm.usage.snapshot().as_dict(),
-             "prompt_lm": run.prompt_lm.usage.snapshot().as_dict()}
-    if run.teacher_lm is not None:
-        usage["teacher_lm"] = run.teacher_lm.usage.snapshot().as_dict()
-    return usage
+def _usage(run: Run) -> RunUsage:
+    return RunUsage(task_lm=run.task_lm.usage.snapshot(), prompt_lm=run.prompt_lm.usage.snapshot(),
+                    teacher_lm=run.teacher_lm.usage.snapshot() if run.teacher_lm else None)
 
 
 def _empty_result(run: Run) -> OptimizationResult:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from mipro.optimize.run.records import FullEvaluation, OptimizationResult
+from mipro.optimize.run.records import FullEvaluation, OptimizationResult, RunUsage
 from mipro.optimize.search import Search
 
 
@@ -14,7 +13,7 @@ def best_full_evaluation(evaluations: Sequence[FullEvaluation]) -> FullEvaluatio
     return max(evaluations, key=lambda record: (record.score, -record.after_trial))
 
 
-def select(search: Search, *, usage: dict[str, dict[str, Any]],
+def select(search: Search, *, usage: RunUsage,
            skipped_proposals: int) -> OptimizationResult | None:
     """The run's result, with the best fully evaluated configuration; ``None`` when nothing was
     fully evaluated (the budget ran out first)."""

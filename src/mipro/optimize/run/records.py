@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mipro.lm.usage import UsageSnapshot
 from mipro.optimize.run.candidates import Candidates, Configuration
 
 
@@ -39,6 +40,20 @@ class ProposalModel:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RunUsage:
+    """What each LM of a run spent (calls, cache hits, tokens, time), apart by role."""
+
+    task_lm: UsageSnapshot
+    prompt_lm: UsageSnapshot
+    teacher_lm: UsageSnapshot | None = None
+
+    def as_dict(self) -> dict[str, dict[str, Any]]:
+        """``{"task_lm": {...}, "prompt_lm": {...}[, "teacher_lm": {...}]}`` as plain JSON."""
+        roles = {"task_lm": self.task_lm, "prompt_lm": self.prompt_lm, "teacher_lm": self.teacher_lm}
+        return {role: usage.as_dict() for role, usage in roles.items() if usage is not None}
+
+
+@dataclass(frozen=True, kw_only=True)
 class OptimizationResult:
     """What an optimizer run found and what it spent."""
 
@@ -49,8 +64,7 @@ class OptimizationResult:
     """The full-validation score of the program as given."""
     trials: tuple[TrialRecord, ...]
     full_evaluations: tuple[FullEvaluation, ...]
-    usage: dict[str, dict[str, Any]]
-    """Calls and tokens of the ``task_lm`` and ``prompt_lm`` (and ``teacher_lm``), apart."""
+    usage: RunUsage
     candidates: Candidates | None = None
     stopped_by_budget: bool = False
     skipped_proposals: int = 0

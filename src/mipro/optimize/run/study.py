@@ -75,8 +75,8 @@ class RunStudy:
         if changed:
             details = ", ".join(f"{k}: stored {old!r}, now {new!r}" for k, (old, new) in changed.items())
             raise ConfigurationError(
-                f"run {self.study.study_name!r} in {self.url} was started with other settings "
-                f"({details}); use another run_name or the same settings to resume"
+                f"run {self.study.study_name!r} in {self.url} was started with other arguments "
+                f"({details}); use another run_name, or the same arguments to resume it"
             )
 
     # Candidates -------------------------------------------------------------------------

@@ -1,0 +1,94 @@
+"""RunStudy: the run's storage in a real Optuna SQLite study."""
+
+import logging
+import os
+import subprocess
+import sys
+
+import optuna
+import pytest
+
+from mipro.errors import ConfigurationError
+from mipro.optimize.run.candidates import Candidates, PredictorCandidates
+from mipro.optimize.run.grounding import Grounding
+from mipro.optimize.run.proposals import ProposalRecord
+from mipro.optimize.run.records import FullEvaluation
+from mipro.optimize.run.study import RunStudy
+
+FINGERPRINT = {"optimizer": "MIPRO", "seed": 0, "num_candidates": 3}
+
+
+def open_study(tmp_path, fingerprint=FINGERPRINT, name="run"):
+    return RunStudy(name, f"sqlite:///{tmp_path / 'study.db'}", fingerprint)
+
+
+def test_a_run_with_another_fingerprint_is_refused_naming_what_changed(tmp_path):
+    open_study(tmp_path)
+    open_study(tmp_path)  # the same fingerprint resumes
+    with pytest.raises(ConfigurationError, match=r"'run' .*other arguments \(num_candidates: stored 3, now 4\)"):
+        open_study(tmp_path, {**FINGERPRINT, "num_candidates": 4})
+
+
+def test_candidates_and_grounding_come_back_from_storage_as_saved(tmp_path):
+    candidates = Candidates(predictors={"answer": PredictorCandidates(
+        instructions=("Answer.", "Answer carefully."),
+        demo_sets=((), ({"question": "q1", "answer": "a1"},)),
+        proposals=(None, ProposalRecord(dataset_summary=True, program_summary=False, demos=True,
+                                        history=False, demo_set=1, tip="simple", temperature=0.8,
+                                        trial=None)),
+    )})
+    groundings = {"answer": Grounding(dataset_summary="Questions.", program_summary="A QA program.",
+                                      role="Answers.", demo_sets=(({"question": "q1"},),))}
+    study = open_study(tmp_path)
+    assert study.load_candidates() is None and study.load_groundings() is None
+    study.save_candidates(candidates)
+    study.save_groundings(groundings)
+    reopened = open_study(tmp_path)
+    assert reopened.load_candidates() == candidates
+    assert reopened.load_groundings() == groundings
+
+
+def test_trials_are_numbered_in_order_with_their_minibatch(tmp_path):
+    study = open_study(tmp_path)
+    first = study.add_trial({"answer.instruction": 1}, 0.5, [3, 1])
+    trial = study.ask({"answer.demos": optuna.distributions.CategoricalDistribution([0, 1])},
+                      optuna.samplers.RandomSampler(seed=0))
+    study.tell(trial, 0.25, [0, 2])
+    abandoned = study.ask({}, optuna.samplers.RandomSampler(seed=0))
+    study.abandon(abandoned)
+    records = open_study(tmp_path).completed_trials()
+    assert [(r.number, r.minibatch_ids, r.minibatch_score) for r in records] == [
+        (first.number, (3, 1), 0.5), (trial.number, (0, 2), 0.25)]
+    assert study.next_trial_number() == 3 and study.count_active_trials() == 2
+
+
+def test_a_full_evaluation_is_found_by_its_configuration_in_any_key_order(tmp_path):
+    study = open_study(tmp_path)
+    record = FullEvaluation(configuration={"a.demos": 1, "a.instruction": 0}, score=0.7, after_trial=4)
+    study.add_full_evaluation(record)
+    reopened = open_study(tmp_path)
+    assert reopened.full_evaluation({"a.instruction": 0, "a.demos": 1}) == record
+    assert reopened.has_full_evaluation({"a.instruction": 0, "a.demos": 1})
+    assert not reopened.has_full_evaluation({"a.instruction": 1, "a.demos": 1})
+    assert reopened.full_evaluations() == [record]
+
+
+def test_trials_left_running_by_a_dead_worker_are_failed(tmp_path):
+    study = open_study(tmp_path)
+    live = study.ask({}, optuna.samplers.RandomSampler(seed=0))  # this process: alive
+    dead = study.ask({}, optuna.samplers.RandomSampler(seed=0))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    host = os.uname().nodename
+    dead.set_user_attr("worker", f"{host}:{gone}")
+    assert study.fail_stale_trials() == 1
+    states = {t.number: t.state.name for t in study.study.trials}
+    assert states == {live.number: "RUNNING", dead.number: "FAIL"}
+
+
+def test_opening_a_study_leaves_the_process_logging_as_it_was(tmp_path):
+    optuna_logger = logging.getLogger("optuna")
+    before = (optuna.logging.get_verbosity(), optuna_logger.level, list(optuna_logger.filters))
+    open_study(tmp_path, name="quiet")
+    open_study(tmp_path, name="quiet").companion("proposals")
+    assert (optuna.logging.get_verbosity(), optuna_logger.level, list(optuna_logger.filters)) == before
