@@ -131,7 +131,7 @@ def test_unparseable_replies_score_zero_are_counted_per_predictor_and_do_not_sto
     optimizer, _ = optimize(tmp_path, Unparseable({"q101", "q102"}), max_errors=0, verbose=True)
     result = optimizer.result
     assert len(result.trials) == 6
-    assert result.usage["task_lm"]["parse_failures"].get("answer", 0) >= 2
+    assert result.usage.task_lm.parse_failures.get("answer", 0) >= 2
     assert all(evaluation.num_failed == 2 for evaluation in result.full_evaluations)
     assert "Replies that did not parse, each scored 0: answer" in capsys.readouterr().err
 
