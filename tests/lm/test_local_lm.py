@@ -34,6 +34,21 @@ def test_model_id_names_the_file_and_the_settings_that_change_outputs():
     assert plain.capabilities.grammar and not free.capabilities.grammar
 
 
+def test_identity_names_the_model_file_by_path_size_and_hash(tmp_path: Path):
+    original = LocalLM(cache=False).identity
+    assert original["path"] == str(default_model_path().resolve())
+    assert original["size"] == str(default_model_path().stat().st_size)
+    fake = tmp_path / "fake.gguf"  # the identity is read from the file, without loading it
+    fake.write_bytes(bytes(2 << 20))
+    before = LocalLM(fake, cache=False, seed=1).identity
+    with fake.open("r+b") as file:
+        file.seek(100)
+        file.write(b"changed")
+    after = LocalLM(fake, cache=False, seed=1).identity
+    assert before["size"] == after["size"] == str(2 << 20) and before["seed"] == "1"
+    assert before["sha256_first_mib"] != after["sha256_first_mib"]
+
+
 @pytest.mark.parametrize("bad", [{"n_ctx": 0}, {"slots": 0}, {"n_threads": 0},
                                  {"prompt_format": "xml"}])
 def test_bad_settings_are_refused(bad):

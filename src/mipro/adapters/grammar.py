@@ -21,9 +21,8 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
-from llama_cpp.llama_grammar import SchemaConverter
-
 from mipro.adapters.json_reply import reply_schema
+from mipro.lm.gbnf import SchemaRules, format_rules
 from mipro.signatures import Field, Signature
 from mipro.signatures.types import is_literal
 
@@ -45,21 +44,21 @@ def reply_grammar(
 ) -> str:
     """The GBNF grammar (root rule ``root``) of a reply to ``signature`` in ``max_tokens``."""
     max_line_chars = line_budget(signature, max_tokens)
-    converter = SchemaConverter(prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False)
-    schema = converter.resolve_refs(reply_schema(signature), "reply")
+    schema_rules = SchemaRules(reply_schema(signature))
     sequence: list[str] = []
     for index, field in enumerate(signature.output_fields):
         if index:
             sequence.append(gbnf_literal("\n"))
         if index or include_first_label:
             sequence.append(gbnf_literal(f"{field.label}:"))
-        value = _value_expression(field, schema["properties"][field.name], converter, max_line_chars)
+        field_schema = schema_rules.schema["properties"][field.name]
+        value = _value_expression(field, field_schema, schema_rules, max_line_chars)
         sequence.append(f'" " {value}')
-    rules = _rules_of(converter.format_grammar())
+    rules = schema_rules.rules()
     if "char" in rules:
         rules["char"] = _JSON_CHAR
     rules["root"] = " ".join(sequence) + f" {gbnf_literal(chr(10))}?"
-    return "\n".join(f"{name} ::= {body}" for name, body in rules.items()) + "\n"
+    return format_rules(rules)
 
 
 def line_budget(signature: Signature, max_tokens: int) -> int:
@@ -82,7 +81,7 @@ def gbnf_literal(text: str) -> str:
 
 
 def _value_expression(
-    field: Field, schema: dict[str, Any], converter: SchemaConverter, max_line_chars: int
+    field: Field, schema: dict[str, Any], schema_rules: SchemaRules, max_line_chars: int
 ) -> str:
     annotation = field.annotation
     if is_literal(annotation):
@@ -91,18 +90,8 @@ def _value_expression(
     if _is_text(annotation):
         # A non-blank first character, then the rest of the line.
         return rf"[^\r\n\t ] [^\r\n]{{0,{max(max_line_chars - 1, 0)}}}"
-    rule_name: str = converter.visit(schema, f"{field.name.replace('_', '-')}-value")
-    return rule_name
+    return schema_rules.add(schema, f"{field.name.replace('_', '-')}-value")
 
 
 def _is_text(annotation: Any) -> bool:
     return annotation is str or annotation is Any
-
-
-def _rules_of(grammar: str) -> dict[str, str]:
-    """``{name: body}`` of a grammar written one rule a line, as llama.cpp's converter does."""
-    rules = {}
-    for line in grammar.splitlines():
-        name, _, body = line.partition(" ::= ")
-        rules[name] = body
-    return rules

@@ -6,10 +6,8 @@ offline with no server and no key.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import importlib.util
-import json
 import os
 import threading
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from mipro.errors import ConfigurationError, ContextWindowError, LMError, LMUnavailableError
 from mipro.lm.base import BaseLM, LMCapabilities, LMRequest, LMResponse, PromptFormat, TokenUsage
 from mipro.lm.cache import LMCache, resolve_cache
+from mipro.lm.gbnf import schema_grammar
 from mipro.lm.grammar_filter import GrammarFilter
 from mipro.lm.llama_pool import LlamaPool
 
@@ -74,8 +73,9 @@ class LocalLM(BaseLM):
         self.prefix_reuse = prefix_reuse
         self.prompt_format = prompt_format
         self.seed = seed
+        self._fingerprint = model_fingerprint(self.model_path)
         self.model_id = (
-            f"local:{model_fingerprint(self.model_path)}:ctx={n_ctx}:seed={seed}"
+            f"local:{self._fingerprint}:ctx={n_ctx}:seed={seed}"
             + ("" if constrained else ":unconstrained")
         )
         self._pool = LlamaPool(self._load_context, slots)
@@ -85,6 +85,13 @@ class LocalLM(BaseLM):
     @property
     def capabilities(self) -> LMCapabilities:
         return LMCapabilities(grammar=self.constrained, json_schema=self.constrained)
+
+    @property
+    def identity(self) -> dict[str, str]:
+        _, size, head = self._fingerprint.rsplit(":", 2)
+        return {"backend": "local", "path": str(self.model_path.resolve()), "size": size,
+                "sha256_first_mib": head, "n_ctx": str(self.n_ctx), "seed": str(self.seed),
+                "constrained": str(self.constrained), "prompt_format": self.prompt_format}
 
     def count_tokens(self, request: LMRequest) -> int:
         """The prompt length of ``request`` in tokens (chat requests after the chat template)."""
@@ -162,7 +169,7 @@ class LocalLM(BaseLM):
         if request.grammar is not None:
             return request.grammar
         if request.json_schema is not None:
-            return _schema_gbnf(json.dumps(request.json_schema, sort_keys=False))
+            return schema_grammar(request.json_schema)
         return None
 
     def _sample_seed(self, request: LMRequest, index: int) -> int:
@@ -192,18 +199,6 @@ class LocalLM(BaseLM):
             # Chat requests use the GGUF's own template, the one ``_prompt_tokens`` measures.
             llama.chat_handler = self._formatter(llama).to_chat_handler()
         return llama
-
-
-@functools.lru_cache(maxsize=64)
-def _schema_gbnf(schema: str) -> str:
-    from llama_cpp.llama_grammar import json_schema_to_gbnf
-
-    try:
-        return json_schema_to_gbnf(schema)
-    except Exception as error:  # noqa: BLE001 - the converter raises bare Exceptions
-        raise ConfigurationError(
-            f"llama.cpp cannot turn the JSON schema {schema} into a grammar: {error}"
-        ) from None
 
 
 def chat_formatter(llama: Llama, model_path: Path) -> Jinja2ChatFormatter:
@@ -243,7 +238,8 @@ def default_model_path() -> Path:
 
 
 def model_fingerprint(path: Path) -> str:
-    """File name, size and a hash of the first MiB (the GGUF header and metadata)."""
+    """``name:size:hash`` of a model file: the hash is of its first MiB (the GGUF header and
+    metadata), cheap for files of gigabytes."""
     with path.open("rb") as file:
         header = hashlib.sha256(file.read(_HEADER_BYTES)).hexdigest()[:12]
     return f"{path.name}:{path.stat().st_size}:{header}"
