@@ -12,11 +12,24 @@
         ├── LMUnavailableError  nothing answers at the endpoint, or the model cannot load
         ├── LMTimeoutError      the call took longer than its timeout
         ├── RateLimitError      the server asked us to slow down (429)
+        ├── MalformedReplyError the server answered, but not with a reply (not JSON, HTML, ...)
         ├── RunInterruptedError an optimizer run stopped because its LM failed; rerun to resume
         └── ContextWindowError  the prompt does not fit the model's context window
+
+Messages quote replies through ``excerpt``, so a huge reply never becomes a huge message.
 """
 
 from __future__ import annotations
+
+#: The most characters of a reply that an error message quotes.
+EXCERPT_CHARS = 500
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... [{len(text) - limit} more characters]"
 
 
 class MiproError(Exception):
@@ -34,7 +47,7 @@ class ParseError(MiproError):
         self.module = module
         self.raw_reply = raw_reply
         self.field = field
-        super().__init__(f"{module}: {message}\nRaw reply: {raw_reply!r}")
+        super().__init__(f"{module}: {excerpt(message)}\nRaw reply: {excerpt(repr(raw_reply))}")
 
 
 class EvaluationError(MiproError):
@@ -58,9 +71,13 @@ class BudgetExhausted(MiproError):
 
 
 class LMError(MiproError):
-    """A failed LM call."""
+    """A failed LM call; ``retry_after`` is the wait in seconds the server asked for, if any."""
 
     retryable: bool = False
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
 
 
 class LMUnavailableError(LMError):
@@ -77,6 +94,13 @@ class LMTimeoutError(LMError):
 
 class RateLimitError(LMError):
     """The server rejected the call for rate limiting (HTTP 429)."""
+
+    retryable = True
+
+
+class MalformedReplyError(LMError):
+    """The server answered, but its body is not a completion: not JSON, an HTML page, or JSON
+    without ``choices``. Often a proxy or a server restarting, so it is retried."""
 
     retryable = True
 

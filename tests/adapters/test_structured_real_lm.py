@@ -71,25 +71,50 @@ def test_json_list_output_is_a_list_of_strings(local_lm):
     assert isinstance(keywords, list) and all(isinstance(k, str) for k in keywords)
 
 
-
-def test_openai_lm_on_a_llama_cpp_server_gets_schema_valid_json(server_url):
-    # The completions endpoint: llama-cpp-python's server takes the reply schema as a grammar
-    # there (its chat endpoint refuses OpenAI's `json_schema` response format).
-    lm = OpenAILM("smollm2", base_url=server_url, cache=False, prompt_format="completion")
-    assert lm.capabilities == LMCapabilities(grammar=False, json_schema=True)
+@pytest.mark.parametrize("prompt_format", ["chat", "completion"])
+def test_json_replies_from_a_llama_cpp_server_follow_the_schema(server_url, prompt_format):
+    # A server asked for JSON (the form of servers without grammars) gets the schema as
+    # `response_format` json_object (chat) or as a grammar (completions).
+    lm = OpenAILM("smollm2", base_url=server_url, cache=False, prompt_format=prompt_format)
     signature = Signature.parse(
         "question -> answer: int, unit: Literal['cm', 'kg', 'none'], confident: bool"
     )
-    request = CompletionAdapter().build_request(
+    adapter = ChatAdapter() if prompt_format == "chat" else CompletionAdapter()
+    request = adapter.build_request(
         signature, [], {"question": "How tall is a 2 metre door in cm?"},
-        capabilities=lm.capabilities, max_tokens=64,
+        capabilities=LMCapabilities(json_schema=True), max_tokens=64,
     )
-    assert request.json_schema == reply_schema(signature)
+    assert request.json_schema == reply_schema(signature) and request.grammar is None
     reply = json.loads(lm(request).text)
     assert list(reply) == ["answer", "unit", "confident"]
     assert type(reply["answer"]) is int and type(reply["confident"]) is bool
     assert reply["unit"] in ("cm", "kg", "none")
 
+
+def test_literal_output_through_a_llama_cpp_server_always_parses(server_url):
+    # The must-show of issue 14: OpenAILM detects llama.cpp's server and sends it the same line
+    # grammar the embedded model decodes under, so 50 replies give 50 allowed labels.
+    lm = OpenAILM("smollm2", base_url=server_url, cache=False, prompt_format="completion")
+    assert lm.server_kind == "llamacpp"
+    assert lm.capabilities == LMCapabilities(grammar=True, json_schema=True)
+    predict = Predict(SENTIMENT, lm=lm, max_tokens=16)
+    labels = [predict(review=review).sentiment for review in reviews()]
+    assert len(labels) == 50 and set(labels) <= set(LABELS)
+    used = lm.usage.snapshot()
+    assert used.parse_retries == {} and used.parse_failures == {}
+    assert (used.calls, used.requests, used.retries, used.errors) == (50, 50, 0, 0)
+
+
+def test_chat_form_through_a_llama_cpp_server_is_constrained_too(server_url):
+    # Five of the odd inputs only: llama-cpp-python's server checks the grammar against the
+    # whole vocabulary at every token (about 5 s a reply here).
+    lm = OpenAILM("smollm2", base_url=server_url, cache=False)
+    predict = Predict(SENTIMENT, lm=lm, max_tokens=16)
+    labels = [predict(review=review).sentiment for review in ODD_INPUTS[:5]]
+    assert set(labels) <= set(LABELS) and lm.usage.snapshot().parse_retries == {}
+    signature = Signature.parse(
+        "question -> answer: int, unit: Literal['cm', 'kg', 'none'], confident: bool"
+    )
     prediction = Predict(signature, lm=lm, max_tokens=64)(question="How heavy is 3 kg of rice?")
     assert type(prediction.answer) is int and prediction.unit in ("cm", "kg", "none")
-    assert lm.usage.snapshot().parse_retries == {}
+    assert type(prediction.confident) is bool

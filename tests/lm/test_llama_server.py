@@ -77,12 +77,35 @@ def test_completions_endpoint_honours_stop_and_grammar(server_url):
     structured = lm(LMRequest(prompt="What is 2 + 2? Reply in JSON:", json_schema=schema,
                               max_tokens=24))
     assert isinstance(json.loads(structured.text)["answer"], int)
-    assert lm.capabilities.json_schema
+    grammar = lm(LMRequest(prompt="Is the sky blue? Answer:", grammar='root ::= " yes" | " no"',
+                           max_tokens=8))
+    assert grammar.text in (" yes", " no")
+
+
+def test_llama_cpp_server_is_detected_and_its_chat_replies_follow_the_schema(server_url):
+    lm = OpenAILM("smollm2", base_url=server_url, cache=False)
+    assert lm.server_kind == "llamacpp"
+    schema = {"type": "object", "properties": {"colour": {"enum": ["red", "green", "blue"]}},
+              "required": ["colour"]}
+    reply = lm(LMRequest(messages=({"role": "user", "content": "Name a colour."},),
+                         json_schema=schema, max_tokens=16))
+    assert json.loads(reply.text)["colour"] in ("red", "green", "blue")
+
+
+def test_server_samples_with_the_request_seed(server_url):
+    lm = OpenAILM("smollm2", base_url=server_url, cache=False, prompt_format="completion")
+
+    def sample(seed: int) -> str:
+        return lm(LMRequest(prompt="Once upon a time", temperature=1.5, max_tokens=12,
+                            seed=seed)).text
+
+    assert sample(7) == sample(7)
+    assert len({sample(seed) for seed in (1, 2, 3)}) > 1
 
 
 def test_server_refusing_json_schema_falls_back_to_plain_replies(server_url):
-    # llama-cpp-python's server takes no `json_schema` response format on the chat endpoint.
-    lm = OpenAILM("smollm2", base_url=server_url, cache=False)
+    # llama-cpp-python's server takes no OpenAI `json_schema` response format on chat.
+    lm = OpenAILM("smollm2", base_url=server_url, cache=False, structured="json_schema")
     assert lm.capabilities.json_schema
     schema = {"type": "object", "properties": {"answer": {"type": "string"}}}
     reply = lm(LMRequest(messages=({"role": "user", "content": "Name a colour."},),

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from mipro import ContextWindowError, LMError, LMTimeoutError, LMUnavailableError, Predict
-from mipro.lm import LMRequest, OpenAILM, SQLiteCache
+from mipro.lm import LMCapabilities, LMRequest, OpenAILM, SQLiteCache
 from tests.lm.stub_server import Handler, Received, StubServer, completion, failure, free_port
 
 SCHEMA = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
@@ -111,17 +111,19 @@ def test_context_overflow_becomes_context_window_error(serve):
     assert (raised.value.prompt_tokens, raised.value.context_window) == (2080, 2048)
 
 
-def test_json_schema_is_sent_as_response_format_and_as_grammar(serve):
+def test_openai_kind_sends_json_schema_on_chat_and_nothing_on_completions(serve):
     server = serve(completion)
-    lm = make_lm(server)
-    assert lm.capabilities.json_schema and not lm.capabilities.grammar
+    lm = make_lm(server, structured="json_schema")
+    assert lm.capabilities == LMCapabilities(json_schema=True)
     lm(LMRequest(messages=CHAT.messages, json_schema=SCHEMA))
     lm(LMRequest(prompt="Q:", json_schema=SCHEMA))
     chat, text = server.received
     assert chat.body["response_format"] == {
         "type": "json_schema", "json_schema": {"name": "reply", "schema": SCHEMA, "strict": True},
     }
-    assert "root ::=" in text.body["grammar"]
+    assert not {"grammar", "response_format", "structured_outputs"} & set(text.body)
+    assert make_lm(server, structured="json_schema", prompt_format="completion").capabilities == (
+        LMCapabilities())
 
 
 def refuse_structured(received: Received) -> tuple[int, dict[str, Any]]:
@@ -146,13 +148,13 @@ def test_refused_structured_outputs_fall_back_and_are_remembered(serve, caplog):
 
 def test_refusal_on_completions_does_not_affect_chat(serve):
     server = serve(lambda r: refuse_structured(r) if "grammar" in r.body else completion(r))
-    lm = make_lm(server, prompt_format="completion")
+    lm = make_lm(server, prompt_format="completion", structured="llamacpp")
     lm(LMRequest(prompt="Q:", json_schema=SCHEMA))
     lm(LMRequest(messages=CHAT.messages, json_schema=SCHEMA))
     assert [sorted(set(r.body) & {"grammar", "response_format"}) for r in server.received] == [
         ["grammar"], [], ["response_format"],
     ]
-    assert not lm.capabilities.json_schema
+    assert not lm.capabilities.json_schema and not lm.capabilities.grammar
 
 
 def test_predict_parses_a_json_reply_from_the_server(serve):

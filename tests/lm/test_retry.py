@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import pytest
 
@@ -22,7 +23,8 @@ def test_retryable_errors_are_retried_until_success():
     seen: list[LMError] = []
     waits: list[float] = []
 
-    def call() -> str:
+    def call(retry: int) -> str:
+        assert retry == 2 - len(outcomes) + 1
         outcome = outcomes.pop(0)
         if isinstance(outcome, Exception):
             raise outcome
@@ -34,7 +36,7 @@ def test_retryable_errors_are_retried_until_success():
 
 
 def test_stops_after_max_retries_and_on_errors_that_are_not_retryable():
-    def rate_limited() -> None:
+    def rate_limited(_: int) -> None:
         raise RateLimitError("429")
 
     seen: list[LMError] = []
@@ -43,7 +45,7 @@ def test_stops_after_max_retries_and_on_errors_that_are_not_retryable():
                           sleep=lambda _: None)
     assert len(seen) == 3
 
-    def rejected() -> None:
+    def rejected(_: int) -> None:
         raise LMError("400")
 
     with pytest.raises(LMError, match="400"):
@@ -54,3 +56,22 @@ def test_stops_after_max_retries_and_on_errors_that_are_not_retryable():
 def test_negative_settings_are_refused():
     with pytest.raises(ConfigurationError, match="max_retries"):
         RetryPolicy(max_retries=-1)
+
+
+def test_a_server_asked_wait_replaces_the_backoff_up_to_a_limit():
+    waits: list[float] = []
+
+    def asks_for(seconds: float) -> Callable[[int], str]:
+        def call(retry: int) -> str:
+            if retry == 0:
+                raise RateLimitError("429", retry_after=seconds)
+            return "ok"
+        return call
+
+    policy = RetryPolicy(backoff=0.01, max_retry_after=60.0)
+    assert call_with_retries(asks_for(7.5), policy, on_retry=lambda _: None,
+                             sleep=waits.append) == "ok"
+    assert waits == [7.5]
+    with pytest.raises(RateLimitError):  # an hour is more than the policy waits for
+        call_with_retries(asks_for(3600.0), policy, on_retry=lambda _: None, sleep=waits.append)
+    assert waits == [7.5]

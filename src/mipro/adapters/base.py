@@ -48,6 +48,7 @@ class Adapter(ABC):
         temperature: float = 0.0,
         max_tokens: int = 256,
         rollout: int | str = 0,
+        seed: int | None = None,
         reminder: str | None = None,
     ) -> LMRequest:
         """The request for one call; ``reminder`` is a format note added on a retry."""
@@ -59,6 +60,7 @@ class Adapter(ABC):
             grammar=self.grammar(signature, capabilities, max_tokens),
             json_schema=self.json_schema(signature, capabilities),
             rollout=rollout,
+            seed=seed,
         )
 
     @abstractmethod

@@ -18,9 +18,15 @@ class TokenUsage:
 
 @dataclass(frozen=True)
 class UsageSnapshot:
-    """Usage counters at one moment; subtract two snapshots to get the usage in between."""
+    """Usage counters at one moment; subtract two snapshots to get the usage in between.
+
+    ``calls`` are the calls that got a reply from the model, ``requests`` what was sent to it
+    (every attempt, retries included), ``retries`` the attempts that followed a failed one, and
+    ``errors`` the calls that failed after their retries.
+    """
 
     calls: int = 0
+    requests: int = 0
     cache_hits: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -33,6 +39,7 @@ class UsageSnapshot:
     def __sub__(self, other: UsageSnapshot) -> UsageSnapshot:
         return UsageSnapshot(
             calls=self.calls - other.calls,
+            requests=self.requests - other.requests,
             cache_hits=self.cache_hits - other.cache_hits,
             prompt_tokens=self.prompt_tokens - other.prompt_tokens,
             completion_tokens=self.completion_tokens - other.completion_tokens,
@@ -45,7 +52,7 @@ class UsageSnapshot:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "calls": self.calls, "cache_hits": self.cache_hits,
+            "calls": self.calls, "requests": self.requests, "cache_hits": self.cache_hits,
             "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
             "seconds": round(self.seconds, 3), "retries": self.retries, "errors": self.errors,
             "parse_failures": dict(self.parse_failures), "parse_retries": dict(self.parse_retries),
@@ -53,7 +60,7 @@ class UsageSnapshot:
 
 
 class UsageTracker:
-    """Counts calls, cache hits, tokens, time, retries and parse failures of one LM."""
+    """Counts calls, requests, cache hits, tokens, time, retries and parse failures of one LM."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -72,6 +79,10 @@ class UsageTracker:
     def record_cache_hit(self) -> None:
         with self._lock:
             self._counts["cache_hits"] += 1
+
+    def record_request(self) -> None:
+        with self._lock:
+            self._counts["requests"] += 1
 
     def record_retry(self) -> None:
         with self._lock:
@@ -92,7 +103,8 @@ class UsageTracker:
     def snapshot(self) -> UsageSnapshot:
         with self._lock:
             return UsageSnapshot(
-                calls=self._counts["calls"], cache_hits=self._counts["cache_hits"],
+                calls=self._counts["calls"], requests=self._counts["requests"],
+                cache_hits=self._counts["cache_hits"],
                 prompt_tokens=self._counts["prompt_tokens"],
                 completion_tokens=self._counts["completion_tokens"],
                 seconds=self._seconds, retries=self._counts["retries"],

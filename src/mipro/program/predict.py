@@ -7,7 +7,7 @@ from typing import Any
 
 from mipro.adapters import Adapter, FieldParseError, adapter_for
 from mipro.adapters.base import format_reminder
-from mipro.errors import ConfigurationError, ContextWindowError, ParseError
+from mipro.errors import ConfigurationError, ContextWindowError, ParseError, excerpt
 from mipro.lm.base import LM
 from mipro.lm.context import active_lm
 from mipro.program.example import Prediction
@@ -64,7 +64,7 @@ class Predict(Module):
             return adapter.parse(self.signature, reply)
         except FieldParseError as first_error:
             lm.usage.record_parse_retry(self.display_name)
-            reminder = f"Note: your previous reply was invalid ({first_error}). "
+            reminder = f"Note: your previous reply was invalid ({excerpt(str(first_error))}). "
             reply = self._generate(
                 lm, adapter, inputs, reminder=reminder + format_reminder(self.signature)
             )
@@ -83,7 +83,8 @@ class Predict(Module):
         request = adapter.build_request(
             self.signature, self.demos, inputs,
             capabilities=lm.capabilities, temperature=temperature,
-            max_tokens=self.max_tokens, rollout=sampling.rollout, reminder=reminder,
+            max_tokens=self.max_tokens, rollout=sampling.rollout, seed=sampling.request_seed,
+            reminder=reminder,
         )
         try:
             return lm(request).text
