@@ -43,7 +43,7 @@ def test_exported_messages_answer_like_the_program_on_twenty_examples(server_url
     path = tmp_path / "iris.json"
     program.save(path)
 
-    lm = OpenAILM("smollm2", base_url=server_url, cache=False, structured_outputs=False)
+    lm = OpenAILM("smollm2", base_url=server_url, cache=False, structured="none")
     run = Evaluate(task.testset[:20], task.metric, lm=lm, display_progress=False)(program)
     assert run.num_failed == 0 and lm.usage.snapshot().parse_retries == {}
 
