@@ -1,5 +1,6 @@
-"""The exported prompt of an iris program, sent to a real llama.cpp server by plain HTTP (the
-``openai`` client), answers exactly as mipro running the program against the same server."""
+"""``mipro export``: the exported prompt of an iris program, sent to a real llama.cpp server by
+plain HTTP (the ``openai`` client), answers exactly as mipro running the program against the same
+server; and the command's formats and errors."""
 
 import json
 import re
@@ -7,12 +8,10 @@ import re
 import openai
 import pytest
 
-from mipro import Evaluate, Example, OpenAILM
+from mipro import Evaluate, Example, OpenAILM, Predict
+from mipro.cli import main
 from mipro.export import export_program
 from mipro.tasks import load_task
-from tests.lm.test_llama_server import server_url  # noqa: F401 - the llama.cpp server fixture
-
-pytestmark = pytest.mark.real_lm
 
 
 def reasoned(example: Example) -> Example:
@@ -34,7 +33,8 @@ def read_reply(reply: str, fields: list[dict]) -> dict:
     return values
 
 
-def test_exported_messages_answer_like_the_program_on_twenty_examples(server_url, tmp_path):
+@pytest.mark.real_lm
+def test_exported_messages_answer_like_the_program_on_twenty_examples(server_url, tmp_path, capsys):
     task = load_task("iris")
     program = task.make_program()
     program.predict.max_tokens = 96
@@ -47,7 +47,8 @@ def test_exported_messages_answer_like_the_program_on_twenty_examples(server_url
     run = Evaluate(task.testset[:20], task.metric, lm=lm, display_progress=False)(program)
     assert run.num_failed == 0 and lm.usage.snapshot().parse_retries == {}
 
-    exported = json.loads(export_program(path, "openai-messages"))["predict"]
+    assert main(["export", str(path), "--format", "openai-messages"]) == 0
+    exported = json.loads(capsys.readouterr().out)["predict"]
     client = openai.OpenAI(base_url=server_url, api_key="not-needed")
     for result in run.results:
         turn = exported["user_template"].format(**result.example.inputs())
@@ -58,3 +59,24 @@ def test_exported_messages_answer_like_the_program_on_twenty_examples(server_url
         expected = {"reasoning": result.prediction.reasoning, "answer": result.prediction.answer}
         assert read_reply(reply, exported["reply_fields"]) == expected, result.example.id
     assert len({result.prediction.reasoning for result in run.results}) >= 15
+
+
+@pytest.mark.parametrize("export_format", ["text", "openai-messages", "json"])
+def test_each_format_prints_what_the_library_renders(tmp_path, capsys, export_format):
+    path = tmp_path / "p.json"
+    Predict("question -> answer: bool").save(path)
+    assert main(["export", str(path), "--format", export_format]) == 0
+    assert capsys.readouterr().out == export_program(path, export_format)
+
+
+def test_exporting_a_file_that_is_not_a_saved_program_exits_1_naming_it(tmp_path, capsys):
+    path = tmp_path / "results.json"
+    path.write_text("{}")
+    assert main(["export", str(path)]) == 1
+    assert capsys.readouterr().err.startswith(f"error: {path}: not a mipro saved program")
+
+
+def test_an_unknown_format_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["export", str(tmp_path / "p.json"), "--format", "yaml"])
+    assert exit_.value.code == 2

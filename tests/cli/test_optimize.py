@@ -1,0 +1,126 @@
+"""``mipro optimize``: the summary on stdout, progress on stderr, what the saved program records."""
+
+import json
+
+import pytest
+
+from mipro.cli import main
+from tests.cli.conftest import write_task_file
+from tests.lm.stub_server import StubServer, completion
+
+SMALL = ["--num-candidates", "3", "--minibatch-size", "10"]
+
+
+def optimize(*options: str) -> int:
+    return main(["optimize", "--program-file", "task.py", *SMALL, *options])
+
+
+def test_summary_goes_to_stdout_and_progress_to_stderr(task_file, capsys):
+    assert optimize("--num-trials", "6", "--output", "best.json") == 0
+    out, err = capsys.readouterr()
+    assert "Planned LM calls" in err and "Trial   6/6" in err
+    assert "Planned LM calls" not in out and "Trial" not in out
+    lines = out.splitlines()
+    assert lines[0] == "Run task-mipro-seed0: 6 trials, 3 full evaluations"
+    assert lines[1].startswith("Validation score ") and "(unoptimized " in lines[1]
+    assert lines[2].startswith("Held-out test score (40 examples): ")
+    assert lines[3].startswith("Outcome: kept an optimized program; 0 proposals skipped; "
+                               "failed examples: 0 in the winner's validation run, 0 / 0 in the "
+                               "test runs before / after")
+    assert lines[4].endswith("Optimized program saved to best.json")
+    assert (task_file.parent / "mipro_runs" / "task-mipro-seed0.db").exists()
+
+
+def test_saved_program_records_the_run_the_lm_and_the_scores(task_file, capsys):
+    assert optimize("--num-trials", "6", "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    saved = json.loads((task_file.parent / "mipro_runs" / "task-mipro-seed0.json").read_text())
+    assert set(saved["predictors"]) == {"hint", "answer"}
+    assert saved["run_name"] == "task-mipro-seed0" and saved["lm"] == "simulated"
+    assert saved["scores"] == {"validation": summary["validation"]["best"],
+                               "test": summary["test"]["after"]}
+
+
+def test_json_summary_for_scripts(task_file, capsys):
+    assert optimize("--num-trials", "6", "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["run_name"] == "task-mipro-seed0" and summary["optimizer"] == "mipro"
+    assert summary["trials"] == 6 and summary["lm"] == "simulated"
+    assert 0 <= summary["validation"]["unoptimized"] <= summary["validation"]["best"] <= 1
+    assert summary["kept_original"] is False and summary["skipped_proposals"] == 0
+    assert summary["test"]["examples"] == 40 and summary["test"]["failed_after"] == 0
+    assert summary["usage"]["prompt_lm"]["calls"] > 0
+    assert summary["output"] == "mipro_runs/task-mipro-seed0.json"
+
+
+def test_quiet_prints_only_the_result(task_file, capsys):
+    assert optimize("--num-trials", "4", "-q") == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert out.startswith("Run task-mipro-seed0: 4 trials")
+
+
+def test_summary_says_when_the_original_program_was_kept(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    write_task_file(tmp_path, doc=" on which no instruction or demo helps",
+                    options="base=0.6, instruction_bonus=0.0, demo_bonus=0.0")
+    assert optimize("--num-trials", "4") == 0
+    out = capsys.readouterr().out
+    assert "Outcome: kept the original program (no candidate scored higher)" in out
+
+
+def test_summary_counts_skipped_proposals(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    write_task_file(tmp_path, doc=" whose proposals cannot be parsed",
+                    reply='if prompt.endswith("Proposed Instruction:"):\n    return ""')
+    assert optimize("--num-trials", "4", "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["skipped_proposals"] >= 4  # every proposal, for both predictors
+    # A fresh run: a resumed run does not know how many proposals its first process skipped.
+    assert optimize("--num-trials", "4", "--run-name", "again") == 0
+    assert f"; {summary['skipped_proposals']} proposals skipped;" in capsys.readouterr().out
+
+
+def test_summary_counts_failed_examples(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    write_task_file(tmp_path, doc=" that fails on two test questions and one validation question",
+                    reply='if any(f"Question: q{n}\\n" in prompt + "\\n" for n in (61, 101, 102)):\n'
+                          '    raise RuntimeError("the model crashed")')
+    assert optimize("--num-trials", "4", "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["validation"]["failed_examples"] == 1
+    assert summary["test"]["failed_before"] == 2 and summary["test"]["failed_after"] == 2
+
+
+def test_prompt_lm_url_sends_the_proposals_to_that_server(task_file, capsys):
+    def propose(received):
+        return completion(received, "Proposed Instruction: Answer the question carefully.")
+
+    with StubServer(propose).running() as server:
+        assert optimize("--num-trials", "4", "--prompt-lm-url", server.base_url,
+                        "--prompt-lm-model", "proposer-7b", "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert server.received and {r.body["model"] for r in server.received} == {"proposer-7b"}
+    assert summary["usage"]["prompt_lm"]["calls"] == len(server.received)
+
+
+def test_another_optimizer_of_the_family(task_file, capsys):
+    assert optimize("--optimizer", "bayesian_bootstrap", "--num-trials", "4") == 0
+    saved = json.loads((task_file.parent / "mipro_runs" /
+                        "task-bayesian_bootstrap-seed0.json").read_text())
+    original = "Given the fields `question`, produce the fields `hint`."
+    assert saved["predictors"]["hint"]["signature"]["instructions"] == original
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (["--lm-url", "http://127.0.0.1:8000/v1"], "--lm-url needs --lm-model"),
+    (["--lm-model", "m"], "--lm-model names a model on a server: give its --lm-url too"),
+    (["--prompt-lm-url", "http://127.0.0.1:8000/v1"], "--prompt-lm-url needs --prompt-lm-model"),
+    (["--lm-url", "http://x/v1", "--lm-model", "m", "--lm-path", "m.gguf"],
+     "--lm-path: not allowed with argument --lm-url"),
+])
+def test_lm_options_misused_are_usage_errors(task_file, capsys, options, message):
+    with pytest.raises(SystemExit) as exit_:
+        optimize(*options)
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
