@@ -30,7 +30,8 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process = subprocess.Popen(
             [sys.executable, "-m", "llama_cpp.server", "--model", str(default_model_path()),
              "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "1024",
-             "--n_threads", "1", "--verbose", "False"],
+             # One thread for prompts too: with two, a call costs 3x the CPU on a busy machine.
+             "--n_threads", "1", "--n_threads_batch", "1", "--verbose", "False"],
             stdout=log, stderr=subprocess.STDOUT,
         )
     try:
