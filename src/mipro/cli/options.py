@@ -41,19 +41,18 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
                              "`testset`")
 
 
-def add_lm_options(parser: argparse.ArgumentParser, role: str = "lm", *,
-                   what: str = "the program's LM") -> None:
-    """``--<role>-url`` with ``--<role>-model``, or ``--<role>-path``."""
+def add_lm_options(parser: argparse.ArgumentParser, role: str, *, what: str) -> None:
+    """``--<role>-url`` with ``--<role>-model``, or ``--<role>-path``, in a group titled ``what``."""
     flag = role.replace("_", "-")
-    group = parser.add_argument_group(f"{what}")
+    group = parser.add_argument_group(what)
     where = group.add_mutually_exclusive_group()
     where.add_argument(f"--{flag}-url", dest=f"{role}_url", metavar="URL",
                        help="base URL of an OpenAI-compatible server, e.g. "
-                            "http://127.0.0.1:8000/v1 (needs --%s-model)" % flag)
+                            f"http://127.0.0.1:8000/v1 (needs --{flag}-model)")
     where.add_argument(f"--{flag}-path", dest=f"{role}_path", type=Path, metavar="GGUF",
                        help="a GGUF model file to run in-process with llama.cpp")
     group.add_argument(f"--{flag}-model", dest=f"{role}_model", metavar="NAME",
-                       help="the model name the server serves (required with --%s-url)" % flag)
+                       help=f"the model name the server serves (required with --{flag}-url)")
     if role == "lm":
         group.add_argument("--api-key-env", default="OPENAI_API_KEY", metavar="VAR",
                            help="environment variable holding the servers' API key "
