@@ -152,3 +152,20 @@ def test_verbose_logs_each_request_to_an_lm_server(task_file):
                          server.base_url, "--prompt-lm-model", "proposer", cwd=task_file.parent)
     assert done.returncode == 0, done.stderr
     assert f"HTTP Request: POST {server.base_url}/chat/completions" in done.stderr
+
+
+def test_a_run_stopped_by_its_lm_exits_1_with_the_error_and_the_resume_command(tmp_path, monkeypatch,
+                                                                                capsys):
+    monkeypatch.chdir(tmp_path)
+    write_task_file(tmp_path, doc=" whose server goes down on question q70",
+                    reply='if "Question: q70\\n" in prompt + "\\n":\n'
+                          '    from mipro.errors import LMUnavailableError\n'
+                          '    raise LMUnavailableError("the server at http://127.0.0.1:1 is down")')
+    assert main(["optimize", "--program-file", "task.py", "--num-candidates", "3",
+                 "--minibatch-size", "10", "--num-trials", "4"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "error: the LM failed during the search: the server at http://127.0.0.1:1 is down" in err
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1] == ("resume with: mipro optimize --program-file task.py --num-candidates 3 "
+                         "--minibatch-size 10 --num-trials 4 --run-name task-mipro-seed0")

@@ -1,8 +1,9 @@
 """The ``mipro`` command: argument parsing only; the work is done by the library.
 
 Results go to stdout (``--json`` for scripts), progress and messages to stderr. Exit codes: 0
-on success, 1 on a runtime error (a ``MiproError``, one line unless ``-v``), 2 on a usage error,
-130 on Ctrl-C (with a one-line hint on how to resume).
+on success, 1 on a runtime error (a ``MiproError``, one line unless ``-v``; a run stopped by a
+failing LM adds the command that resumes it), 2 on a usage error, 130 on Ctrl-C (with a one-line
+hint on how to resume).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from mipro._version import __version__
 from mipro.cli import evaluate, export, optimize
 from mipro.cli.options import add_json_option, add_output_options, emit
-from mipro.errors import MiproError
+from mipro.errors import MiproError, RunInterruptedError
 from mipro.tasks import available_tasks, load_task
 
 
@@ -35,6 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verbosity > 1:
             traceback.print_exc()
         print(f"error: {error}", file=sys.stderr)
+        if isinstance(error, RunInterruptedError) and hasattr(args, "resume_hint"):
+            print(args.resume_hint, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         hint = getattr(args, "resume_hint", None)

@@ -133,7 +133,7 @@ def _outcome(result: OptimizationResult) -> dict[str, Any]:
         "skipped_proposals": result.skipped_proposals,
         "stopped_by_budget": result.stopped_by_budget,
         "trials": len(result.trials), "full_evaluations": len(result.full_evaluations),
-        "usage": result.usage,
+        "usage": result.usage.as_dict(),
     }
 
 
