@@ -5,12 +5,12 @@ import math
 
 import pytest
 
-from mipro import ConfigurationError, Evaluate, EvaluationError, Example
+from mipro import ConfigurationError, EvaluationError, Example
 from mipro.errors import LMUnavailableError, MetricError, RunInterruptedError
 from mipro.lm.base import BaseLM, LMRequest, LMResponse
 from mipro.optimize import MIPRO
-from mipro.optimize.run.candidates import build_program
 from mipro.testing import ScriptedLM, SimulatedLM, SimulatedProgram, exact_answer, make_examples
+from mipro.testing.truth import mis_scored
 
 TRAIN, VAL = make_examples(40), make_examples(30, start=100)
 SETTINGS = dict(auto=None, num_candidates=3, num_trials=6, minibatch_size=10, full_eval_every=3,
@@ -22,20 +22,6 @@ def optimize(tmp_path, lm, metric=exact_answer, program=None, trainset=TRAIN, va
     optimizer = MIPRO(metric, task_lm=lm, run_name="run",
                       storage=f"sqlite:///{tmp_path / 'study.db'}", **{**SETTINGS, **kwargs})
     return optimizer, optimizer.compile(program or SimulatedProgram(), trainset, valset)
-
-
-def mis_scored(result, valset=VAL):
-    """Trials and full evaluations whose stored score is not what the configuration truly
-    scores on its examples (the simulated LM answers every prompt the same way every time)."""
-    def true_score(configuration, ids):
-        program = build_program(SimulatedProgram(SimulatedLM()), result.candidates, configuration)
-        return Evaluate(valset, exact_answer, display_progress=False)(program, ids=ids).score
-
-    wrong = [f"trial {t.number}" for t in result.trials
-             if t.minibatch_score != true_score(t.configuration, t.minibatch_ids)]
-    wrong += [f"full evaluation after trial {e.after_trial}" for e in result.full_evaluations
-              if e.score != true_score(e.configuration, range(len(valset)))]
-    return wrong
 
 
 # The metric is the user's: a broken one stops the run at the first bad value ----------------
@@ -168,7 +154,7 @@ def test_lm_outage_stops_the_run_unscored_and_a_rerun_resumes(tmp_path, down_fro
     optimizer, _ = optimize(tmp_path, SimulatedLM())
     result = optimizer.result
     assert len(result.trials) == 6
-    assert mis_scored(result) == []
+    assert mis_scored(result, VAL) == []
 
 
 def test_short_outage_in_every_stage_never_becomes_a_score(tmp_path):
@@ -183,7 +169,7 @@ def test_short_outage_in_every_stage_never_becomes_a_score(tmp_path):
     else:
         optimizer, _ = optimize(tmp_path, SimulatedLM())
     assert len(optimizer.result.trials) == 6
-    assert mis_scored(optimizer.result) == []
+    assert mis_scored(optimizer.result, VAL) == []
     assert not any(math.isnan(e.score) for e in optimizer.result.full_evaluations)
 
 

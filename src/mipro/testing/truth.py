@@ -1,0 +1,34 @@
+"""What a run on the simulated task should have stored: every score, recomputed.
+
+The simulated LM answers every prompt the same way every time, so the score a configuration
+gets on some validation examples is a fact; a stored score that differs from it was made of
+something else (an LM failure scored as a bad prompt, say).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from mipro.evaluate import Evaluate
+from mipro.optimize.run.candidates import Configuration, build_program
+from mipro.optimize.run.records import OptimizationResult
+from mipro.program import Example
+from mipro.testing.simulated import SimulatedLM, SimulatedProgram, exact_answer
+
+
+def mis_scored(result: OptimizationResult, valset: Sequence[Example]) -> list[str]:
+    """The trials and full evaluations of a run of ``SimulatedProgram`` (scored with
+    ``exact_answer`` on ``valset``) whose stored score is not the configuration's true score."""
+    assert result.candidates is not None, "the run built no candidates"
+    candidates = result.candidates
+
+    def true_score(configuration: Configuration, ids: Sequence[int]) -> float:
+        program = build_program(SimulatedProgram(SimulatedLM()), candidates, configuration)
+        return Evaluate(valset, exact_answer, display_progress=False)(program, ids=ids).score
+
+    wrong = [f"trial {trial.number}" for trial in result.trials
+             if trial.minibatch_score != true_score(trial.configuration, trial.minibatch_ids)]
+    wrong += [f"full evaluation after trial {evaluation.after_trial}"
+              for evaluation in result.full_evaluations
+              if evaluation.score != true_score(evaluation.configuration, range(len(valset)))]
+    return wrong
