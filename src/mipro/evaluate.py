@@ -107,7 +107,7 @@ def call_metric(metric: Metric, example: Example, prediction: Prediction,
 def error_budget(max_errors: int | None, num_examples: int) -> int:
     """The ``max_errors`` of one evaluation inside an optimizer run: the program's code may raise
     on at most ``max_errors`` of its ``num_examples`` (``None``: any number), and never on all."""
-    most = num_examples - 1
+    most = max(0, num_examples - 1)
     return most if max_errors is None else min(max_errors, most)
 
 
