@@ -15,7 +15,7 @@ import pytest
 
 from mipro.lm import LMRequest, OpenAILM
 from mipro.lm.local import default_model_path
-from tests.lm.stub_server import free_port
+from mipro.testing.stub_server import free_port
 
 pytestmark = pytest.mark.real_lm
 

@@ -14,7 +14,7 @@ import pytest
 
 from mipro import ContextWindowError, LMError, LMTimeoutError, LMUnavailableError, Predict
 from mipro.lm import LMCapabilities, LMRequest, OpenAILM, SQLiteCache
-from tests.lm.stub_server import Handler, Received, StubServer, completion, failure, free_port
+from mipro.testing.stub_server import Handler, Received, StubServer, completion, failure, free_port
 
 SCHEMA = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
 CHAT = LMRequest(messages=({"role": "user", "content": "What is 6 x 7?"},), max_tokens=20)

@@ -24,7 +24,7 @@ from mipro import (
     RateLimitError,
 )
 from mipro.lm import Attempt, LMRequest, OpenAILM, gate_attempts, redact_url
-from tests.lm.stub_server import Handler, Received, Reply, StubServer, completion, failure
+from mipro.testing.stub_server import Handler, Received, Reply, StubServer, completion, failure
 
 CHAT = LMRequest(messages=({"role": "user", "content": "What is 6 x 7?"},), max_tokens=20)
 MB = 1 << 20

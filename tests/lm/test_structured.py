@@ -13,7 +13,7 @@ from mipro import ConfigurationError, Predict
 from mipro.lm import LMCapabilities, LMRequest, OpenAILM
 from mipro.lm.gbnf import schema_grammar
 from mipro.lm.structured import capabilities, detect_kind, request_fields
-from tests.lm.stub_server import Received, StubServer, completion
+from mipro.testing.stub_server import Received, StubServer, completion
 
 SCHEMA = {"type": "object", "properties": {"label": {"enum": ["pos", "neg"]}},
           "required": ["label"], "additionalProperties": False}
