@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -78,11 +78,26 @@ class StubServer:
 
     def __init__(self, handler: Handler, *, owned_by: str | None = None, port: int = 0) -> None:
         self.received: list[Received] = []
+        self._connections: set[socket.socket] = set()
+        self._lock = threading.Lock()
         self.model_listings = 0
         stub = self
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                # Headers and body go out in two writes: without this, Nagle's algorithm and
+                # the client's delayed ACK hold every reply for about 40 ms.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                with stub._lock:
+                    stub._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with stub._lock:
+                    stub._connections.discard(self.connection)
+                super().finish()
 
             def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
                 length = int(self.headers.get("Content-Length") or 0)
@@ -103,13 +118,13 @@ class StubServer:
 
             def _send(self, reply: Reply) -> None:
                 data = reply.data()
-                self.send_response(reply.status)
-                self.send_header("Content-Type", reply.content_type)
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
                 try:
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", reply.content_type)
+                    self.send_header("Content-Length", str(len(data)))
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
                     if reply.trickle <= 0:
                         self.wfile.write(data)
                         return
@@ -118,7 +133,7 @@ class StubServer:
                         self.wfile.flush()
                         time.sleep(reply.trickle)
                 except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up on the reply
+                    self.close_connection = True  # the client gave up, or the server went down
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 pass
@@ -130,6 +145,7 @@ class StubServer:
 
     @contextmanager
     def running(self) -> Iterator[StubServer]:
+        """Serve in a thread; on leaving, stop listening and drop the open connections."""
         thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         thread.start()
         try:
@@ -137,6 +153,11 @@ class StubServer:
         finally:
             self._server.shutdown()
             self._server.server_close()
+            with self._lock:
+                open_connections = list(self._connections)
+            for connection in open_connections:  # as a server that goes down drops them
+                with suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
             thread.join()
 
 
