@@ -17,8 +17,8 @@ import pytest
 
 import mipro
 from mipro.cli import build_parser, main
+from mipro.testing.stub_server import StubServer, completion
 from tests.cli.conftest import write_task_file
-from tests.lm.stub_server import StubServer, completion
 
 SRC = str(Path(mipro.__file__).parent.parent)
 

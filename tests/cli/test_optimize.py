@@ -6,7 +6,7 @@ import pytest
 
 from mipro.cli import main
 from tests.cli.conftest import write_task_file
-from tests.lm.stub_server import StubServer, completion
+from mipro.testing.stub_server import StubServer, completion
 
 SMALL = ["--num-candidates", "3", "--minibatch-size", "10"]
 
