@@ -10,6 +10,7 @@ import pytest
 from mipro import ConfigurationError
 from mipro.optimize import MIPRO
 from mipro.optimize.run.candidates import build_program
+from mipro.optimize.run.seeds import sub_seed
 from mipro.testing import SimulatedLM, SimulatedProgram, exact_answer, make_examples
 
 TRAIN, VAL = make_examples(100), make_examples(100, start=100)
@@ -137,7 +138,7 @@ def test_budget_spent_before_the_search_returns_the_program_as_given(tmp_path):
 
 
 def test_unparseable_proposer_reply_is_skipped(tmp_path):
-    lm = SimulatedLM(garbled_rollouts={"mipro:0:hint:2"})
+    lm = SimulatedLM(garbled_rollouts={str(sub_seed(0, "propose", "hint", 2))})
     optimizer, _ = optimize(tmp_path, lm, num_trials=6)
     assert optimizer.result.skipped_proposals == 1
     candidates = optimizer.result.candidates.predictors
@@ -172,3 +173,11 @@ def test_bad_arguments_fail_before_any_lm_call():
         MIPRO(exact_answer, task_lm=lm, verbose=False).compile(
             SimulatedProgram(), [TRAIN[0], {"question": "q"}])
     assert lm.usage.calls == 0
+
+
+@pytest.mark.parametrize("seed", [-3, 2**70])
+def test_negative_and_huge_seeds_run_like_any_other(tmp_path, seed):
+    optimizer, _ = optimize(tmp_path, SimulatedLM(), num_trials=6, seed=seed)
+    again, _ = optimize(tmp_path / "again", SimulatedLM(), num_trials=6, seed=seed)
+    assert len(optimizer.result.trials) == 6
+    assert optimizer.result.trials == again.result.trials

@@ -6,6 +6,7 @@ from mipro.errors import ConfigurationError
 from mipro.optimize.propose import TIPS, UpfrontProposals, check_tips, propose_candidates, propose_instruction
 from mipro.optimize.run.grounding import Grounding, ScoredInstruction
 from mipro.optimize.run.proposals import GroundingSources, ProposalSettings
+from mipro.optimize.run.seeds import sub_seed
 from mipro.program import Predict
 from mipro.testing import ScriptedLM, SimulatedLM, SimulatedProgram
 
@@ -18,7 +19,7 @@ LABELS = {"dataset_summary": "Dataset Description:", "program_summary": "Program
 
 def proposed(settings, grounding=GROUNDING, reply=" Think step by step."):
     lm = ScriptedLM(lambda request: reply)
-    text = propose_instruction(lm, Predict("question -> hint"), grounding, settings, rollout="r17")
+    text = propose_instruction(lm, Predict("question -> hint"), grounding, settings, rollout=17)
     return text, lm.requests[-1]
 
 
@@ -33,7 +34,7 @@ def test_a_proposal_is_shown_only_the_sources_switched_on(off):
 
 def test_a_proposal_samples_at_its_temperature_with_its_rollout_and_tip():
     _, request = proposed(ProposalSettings(temperature=0.8, tip="persona", demo_set=1))
-    assert (request.temperature, request.rollout) == (0.8, "r17")
+    assert (request.temperature, request.rollout) == (0.8, 17)
     assert TIPS["persona"] in request.prompt
     assert "q6" in request.prompt and "q3" not in request.prompt  # the demo set it was given
 
@@ -55,7 +56,7 @@ def test_an_unparseable_reply_is_no_proposal():
 
 def test_upfront_proposals_are_recorded_with_how_they_were_made():
     program = SimulatedProgram()
-    garbled = "mipro:0:answer:2"
+    garbled = str(sub_seed(0, "propose", "answer", 2))
     lm = SimulatedLM(garbled_rollouts={garbled})
     demo_sets = {name: ((), ({"question": "q3"},), ({"question": "q6"},)) for name in ("hint", "answer")}
     groundings = {name: GROUNDING for name in demo_sets}

@@ -15,6 +15,7 @@ from mipro.program import Example, Module, TraceStep
 from mipro.program.predict import REASONING
 from mipro.signatures import Signature
 from mipro.optimize.run.candidates import Demo, DemoSet
+from mipro.optimize.run.seeds import sub_seed
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,7 +49,7 @@ def bootstrap_demo_sets(
     ``teacher_lm``, every predictor runs on it to produce the traces. The program's code may
     raise on up to ``max_errors`` of the examples run (never on all of them).
     """
-    rng = random.Random(seed)
+    rng = random.Random(sub_seed(seed, "bootstrap"))
     order = list(range(len(trainset)))
     rng.shuffle(order)
     names = [name for name, _ in program.named_predictors()]

@@ -16,6 +16,7 @@ from mipro.lm.base import LM
 from mipro.optimize.run.candidates import DemoSet
 from mipro.optimize.run.grounding import Grounding
 from mipro.optimize.run.proposals import GroundingSources
+from mipro.optimize.run.seeds import sub_seed
 from mipro.program import Example, Module, Predict
 from mipro.signatures import Signature
 
@@ -63,7 +64,7 @@ def summarize_dataset(prompt_lm: LM, trainset: Sequence[Example], *, seed: int,
         "observations -> summary",
         instructions="Condense these observations about a dataset into two or three sentences.",
     ), lm=prompt_lm, max_tokens=150)
-    rng = random.Random(seed)
+    rng = random.Random(sub_seed(seed, "ground", "dataset_summary"))
     pool = list(trainset)
     rng.shuffle(pool)
     notes: list[str] = []

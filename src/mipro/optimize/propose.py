@@ -17,6 +17,7 @@ from mipro.optimize.ground import ask, render_example
 from mipro.optimize.run.candidates import Candidates, DemoSet, PredictorCandidates
 from mipro.optimize.run.grounding import Grounding
 from mipro.optimize.run.proposals import GroundingSources, ProposalRecord, ProposalSettings
+from mipro.optimize.run.seeds import sub_seed
 from mipro.program import Module, Predict, sampling
 from mipro.progress import progress_bar
 from mipro.signatures import Signature
@@ -64,7 +65,7 @@ def propose_candidates(
 ) -> tuple[Candidates, int]:
     """The candidates with ``proposals`` beside every predictor's own instruction, and how many
     proposals were skipped (unparseable, or a repeat)."""
-    rng = random.Random(seed)
+    rng = random.Random(sub_seed(seed, "propose", "tips"))
     predictors: dict[str, PredictorCandidates] = {}
     skipped = 0
     named = program.named_predictors()
@@ -77,7 +78,7 @@ def propose_candidates(
                 settings = ProposalSettings(**asdict(sources), tip=rng.choice(proposals.tips),
                                             demo_set=index)
                 text = propose_instruction(prompt_lm, predictor, groundings[name], settings,
-                                           rollout=f"mipro:{seed}:{name}:{index}")
+                                           rollout=sub_seed(seed, "propose", name, index))
                 bar.advance()
                 if text is None or text in instructions:
                     skipped += 1
@@ -96,7 +97,7 @@ def propose_instruction(
     grounding: Grounding,
     settings: ProposalSettings,
     *,
-    rollout: str,
+    rollout: int,
 ) -> str | None:
     """One fresh proposal for ``predictor``; ``None`` when the reply could not be parsed."""
     fields: dict[str, str] = {}

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from mipro.errors import ConfigurationError
+from mipro.optimize.run.seeds import sub_seed
 from mipro.program import Example, Module
 from mipro.program.predict import REASONING
 
@@ -44,7 +45,7 @@ def split_data(program: Module, trainset: Sequence[Example], valset: Sequence[Ex
     notes = []
     if valset is None:
         shuffled = train[:]
-        random.Random(seed).shuffle(shuffled)
+        random.Random(sub_seed(seed, "split", "holdout")).shuffle(shuffled)
         cut = max(1, len(shuffled) // 2)
         train, valset = shuffled[:cut], shuffled[cut:] or shuffled[:cut]
         notes.append(f"No valset given: the {len(shuffled)} training examples were shuffled "
@@ -56,7 +57,7 @@ def split_data(program: Module, trainset: Sequence[Example], valset: Sequence[Ex
     if max_valset is not None and len(val) > max_valset:
         notes.append(f"The valset was sampled down from {len(val)} to {max_valset} examples "
                      f"(seed {seed}).")
-        val = random.Random(seed).sample(val, max_valset)
+        val = random.Random(sub_seed(seed, "split", "valset")).sample(val, max_valset)
     return DataSplit(train, val, " ".join(notes) or None)
 
 

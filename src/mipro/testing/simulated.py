@@ -100,7 +100,7 @@ class SimulatedLM(BaseLM):
                 self.proposer_prompts.append(prompt)
             if rollout in self.garbled_rollouts:
                 return ""
-            variant = int(unit_hash("proposal", rollout) * 1000)
+            variant = int(unit_hash("proposal", rollout) * 1_000_000)  # repeats are rare
             extra = f" Read the question {GOOD_WORD}." if variant % 3 == 0 else ""
             return f" Answer the question (variant {variant}).{extra}"
         if label not in ("Hint:", "Answer:"):

@@ -15,14 +15,15 @@ from mipro.optimize.run.study import RunStudy
 from mipro.optimize.search import Search, SearchStrategy
 
 
-def tpe_sampler(study: RunStudy, seed: int, n_startup_trials: int) -> optuna.samplers.TPESampler:
-    """A multivariate TPE sampler seeded by the run's ``seed`` and the study's trial count, so
-    that a resumed run (or a fresh process) asks for the same trials as an uninterrupted one;
-    the first ``n_startup_trials`` trials of the study are sampled at random."""
+def tpe_sampler(study: RunStudy, seed: int, purpose: str,
+                n_startup_trials: int) -> optuna.samplers.TPESampler:
+    """A multivariate TPE sampler seeded by the run's ``seed``, what it samples (``purpose``)
+    and the study's trial count, so that a resumed run (or a fresh process) asks for the same
+    trials as an uninterrupted one; the first ``n_startup_trials`` trials are sampled at random."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.samplers.TPESampler(
-            seed=sub_seed(seed, "tpe", len(study.study.trials)),
+            seed=sub_seed(seed, "tpe", purpose, len(study.study.trials)),
             multivariate=True, n_startup_trials=n_startup_trials,
         )
 
@@ -49,7 +50,8 @@ class BayesianCredit(SearchStrategy):
         space = search_space(search.candidates)
         if not space:
             return None
-        sampler = tpe_sampler(search.study, search.seed, search.schedule.startup_trials())
+        sampler = tpe_sampler(search.study, search.seed, "configurations",
+                              search.schedule.startup_trials())
         trial = search.study.ask(space, sampler)
         configuration: Configuration = {k: int(v) for k, v in trial.params.items()}
         ids = search.minibatch_ids(trial.number)

@@ -56,7 +56,8 @@ class LearnedProposals:
     def choose(self, search: Search, trial_number: int) -> Proposal:
         study = search.companion(_STUDY)
         space = proposal_space(search.candidates, search.groundings, self.tips, self.temperatures)
-        trial = study.ask(space, tpe_sampler(study, search.seed, search.schedule.startup_trials()))
+        sampler = tpe_sampler(study, search.seed, _STUDY, search.schedule.startup_trials())
+        trial = study.ask(space, sampler)
         trial.set_user_attr("run_trial", trial_number)
         params = trial.params
         names = sorted({param.rpartition(".")[0] for param in space})

@@ -21,6 +21,7 @@ from mipro.optimize.run.candidates import Configuration, instruction_param
 from mipro.optimize.run.grounding import ScoredInstruction
 from mipro.optimize.run.proposals import ProposalRecord, ProposalSettings
 from mipro.optimize.run.records import ProposalModel, TrialRecord
+from mipro.optimize.run.seeds import sub_seed
 from mipro.optimize.search import Search, SearchSchedule, SearchStrategy
 
 
@@ -52,8 +53,8 @@ class ProposalPolicy(Protocol):
 
 @dataclass(frozen=True, kw_only=True)
 class OnlineProposals(SearchStrategy):
-    """Trial ``t`` proposes one instruction per predictor (rollout
-    ``<policy>:<seed>:<predictor>:<t>``), adds it to the candidates, and scores the
+    """Trial ``t`` proposes one instruction per predictor (its rollout is the sub-seed
+    ``(seed, <policy>, <predictor>, t)``), adds it to the candidates, and scores the
     configuration of the new instructions on a minibatch. The proposer may be shown each
     predictor's ``history_size`` best instructions with the whole-program scores they got (the
     baseline's full score for the original instruction). A proposal that cannot be parsed is
@@ -91,7 +92,7 @@ class OnlineProposals(SearchStrategy):
             settings = proposal.settings[name]
             text = propose_instruction(
                 search.prompt_lm, predictor, replace(search.groundings[name], history=histories[name]),
-                settings, rollout=f"{self.policy.name}:{search.seed}:{name}:{number}",
+                settings, rollout=sub_seed(search.seed, self.policy.name, name, number),
             )
             if text is None:
                 search.skipped_proposals += 1

@@ -27,7 +27,7 @@ from mipro.optimize.run.records import FullEvaluation, TrialRecord
 
 _CANDIDATES = "candidates"
 _GROUNDINGS = "groundings"
-_FINGERPRINT = "settings"
+_FINGERPRINT = "fingerprint"
 _FULL_EVAL_PREFIX = "full_eval:"
 _WORKER = "worker"
 _MINIBATCH_IDS = "minibatch_ids"
