@@ -26,16 +26,24 @@ from mipro.optimize.ground import ground
 from mipro.optimize.plan import Plan
 from mipro.optimize.propose import propose_candidates
 from mipro.optimize.run.budget import BudgetedLM, CallBudget
+from mipro.optimize.run.callbacks import Callback, FullEvaluationEnd, TrialEnd
 from mipro.optimize.run.candidates import (
     Candidates,
     DemoSet,
     build_program,
     describe_configuration,
     fixed_instructions,
+    instruction_param,
 )
 from mipro.optimize.run.grounding import Grounding
 from mipro.optimize.run.presets import Counts, resolve_counts
-from mipro.optimize.run.records import FullEvaluation, OptimizationResult, RunUsage, TrialRecord
+from mipro.optimize.run.records import (
+    FullEvaluation,
+    OptimizationResult,
+    RunUsage,
+    TrialRecord,
+    result_summary,
+)
 from mipro.optimize.run.study import RunStudy
 from mipro.optimize.search import Search, SearchSchedule
 from mipro.optimize.select import best_full_evaluation, select
@@ -79,6 +87,9 @@ class Optimizer:
     else the run stops with an ``EvaluationError``; a metric that raises or returns no finite
     number stops it with a ``MetricError``; an LM that fails after its retries stops it with a
     ``RunInterruptedError``, and running again resumes.
+
+    ``callbacks`` (``Callback`` objects) are called when each trial ends and after each full
+    evaluation, with typed records (``run/callbacks.py``); ``mipro.load_run`` reads a run back.
     """
 
     def __init__(
@@ -105,6 +116,7 @@ class Optimizer:
         num_threads: int = 1,
         max_errors: int | None = 10,
         verbose: bool = True,
+        callbacks: Sequence[Callback] = (),
     ) -> None:
         if not callable(metric):
             raise ConfigurationError(f"metric must be callable(example, prediction), got {metric!r}")
@@ -131,6 +143,7 @@ class Optimizer:
         self.metric_threshold, self.seed = metric_threshold, seed
         self.max_lm_calls, self.run_name, self.storage = max_lm_calls, run_name, storage
         self.num_threads, self.max_errors, self.verbose = num_threads, max_errors, verbose
+        self.callbacks = list(callbacks)
         self.result: OptimizationResult | None = None
 
     def compile(self, program: Module, trainset: Sequence[Example],
@@ -210,8 +223,23 @@ class Optimizer:
                     bar.log(f"Trial {record.number + 1:>3}/{num_trials}  "
                             f"{describe_configuration(record.configuration)}  "
                             f"minibatch {record.minibatch_score:.3f}  best full {best:.3f}{note}")
+                event = TrialEnd(run_name=run.study.study.study_name, trial=record,
+                                 num_trials=num_trials, best_full_score=best,
+                                 instructions=_instructions(search.candidates, record.configuration))
+                for callback in self.callbacks:
+                    callback.on_trial_end(event)
+
+            def on_full_evaluation(record: FullEvaluation) -> None:
+                best = best_full_evaluation(run.study.full_evaluations())
+                event = FullEvaluationEnd(
+                    run_name=run.study.study.study_name, evaluation=record,
+                    is_best=best.configuration == record.configuration,
+                    instructions=_instructions(search.candidates, record.configuration))
+                for callback in self.callbacks:
+                    callback.on_full_evaluation(event)
 
             search.on_trial = on_trial
+            search.on_full_evaluation = on_full_evaluation
             search.run()
         return search
 
@@ -221,6 +249,8 @@ class Optimizer:
         self.result = result or _empty_result(run)
         if result is None:
             return program.deepcopy()
+        winner = best_full_evaluation(run.study.full_evaluations())
+        run.study.mark_winner(winner, result_summary(result, search.program_failures))
         if result.stopped_by_budget:
             self._say("The LM-call budget is spent: returning the best program found so far.")
         self._say(f"Best full validation score {result.best_score:.3f} (unoptimized "
@@ -279,6 +309,7 @@ class Optimizer:
                                           full_eval_every=self.full_eval_every,
                                           n_startup_trials=self.n_startup_trials))
         self._say(f"{type(self).__name__} run {study.study.study_name!r} in {study.url}")
+        self._say(f"See it live: optuna-dashboard {study.url}")
         self._say_planned_calls(run)
         return run
 
@@ -339,6 +370,11 @@ def _default_run_name(program: Module, fingerprint: dict[str, Any]) -> str:
 def _usage(run: Run) -> RunUsage:
     return RunUsage(task_lm=run.task_lm.usage.snapshot(), prompt_lm=run.prompt_lm.usage.snapshot(),
                     teacher_lm=run.teacher_lm.usage.snapshot() if run.teacher_lm else None)
+
+
+def _instructions(candidates: Candidates, configuration: Mapping[str, int]) -> dict[str, str]:
+    return {name: options.instructions[configuration.get(instruction_param(name), 0)]
+            for name, options in candidates.predictors.items()}
 
 
 def _empty_result(run: Run) -> OptimizationResult:

@@ -22,12 +22,14 @@ from mipro.lm.base import LM
 from mipro.optimize.run.candidates import Candidates, Configuration, build_program, configuration_key
 from mipro.optimize.run.grounding import Grounding
 from mipro.optimize.run.presets import startup_trials
+from mipro.optimize.run.readable import trial_attributes
 from mipro.optimize.run.seeds import sub_seed
 from mipro.optimize.run.records import FullEvaluation, ProposalModel, TrialRecord
 from mipro.optimize.run.study import RunStudy
 from mipro.program import Example, Module
 
 TrialListener = Callable[[TrialRecord, FullEvaluation | None], None]
+FullEvaluationListener = Callable[[FullEvaluation], None]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,6 +105,8 @@ class Search:
     """How many examples of one evaluation the program's code may raise on (never all)."""
     display_progress: bool = True
     on_trial: TrialListener | None = None
+    on_full_evaluation: FullEvaluationListener | None = None
+    """Called after each new full evaluation (the baseline's included)."""
     stopped_by_budget: bool = field(default=False, init=False)
     skipped_proposals: int = field(default=0, init=False)
     program_failures: int = field(default=0, init=False)
@@ -114,6 +118,7 @@ class Search:
         An LM failure or a broken metric propagates: the trial or full evaluation in progress
         is abandoned unscored, so a rerun redoes it."""
         self.study.fail_stale_trials()
+        self.study.describe = lambda configuration: trial_attributes(self.candidates, configuration)
         try:
             self.full_evaluate(self.candidates.baseline(), after_trial=-1)
             while self.study.count_active_trials() < self.schedule.num_trials:
@@ -174,6 +179,8 @@ class Search:
         record = FullEvaluation(configuration=configuration, score=result.score,
                                 after_trial=after_trial, num_failed=result.num_failed)
         self.study.add_full_evaluation(record)
+        if self.on_full_evaluation:
+            self.on_full_evaluation(record)
         return record
 
     def _evaluate(self, configuration: Configuration, ids: Sequence[int],

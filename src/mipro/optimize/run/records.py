@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from mipro.lm.usage import UsageSnapshot
@@ -52,6 +52,12 @@ class RunUsage:
         roles = {"task_lm": self.task_lm, "prompt_lm": self.prompt_lm, "teacher_lm": self.teacher_lm}
         return {role: usage.as_dict() for role, usage in roles.items() if usage is not None}
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Mapping[str, Any]]) -> RunUsage:
+        """The inverse of ``as_dict``."""
+        snapshots = {role: UsageSnapshot(**values) for role, values in data.items()}
+        return cls(**snapshots)
+
 
 @dataclass(frozen=True, kw_only=True)
 class OptimizationResult:
@@ -71,3 +77,14 @@ class OptimizationResult:
     """Proposals that could not be parsed, or repeated an earlier instruction."""
     proposal_model: ProposalModel | None = None
     """MIPRO++'s model of how to propose (``None`` for the other optimizers)."""
+
+
+def result_summary(result: OptimizationResult, program_failures: int = 0) -> dict[str, Any]:
+    """What a study keeps of a finished run's result beyond its trials and evaluations: the
+    usage, the counts, and every other plain field (e.g. how the winner was selected)."""
+    summary: dict[str, Any] = {"usage": result.usage.as_dict(), "program_failures": program_failures}
+    for field in fields(result):
+        value = getattr(result, field.name)
+        if isinstance(value, (bool, int, float, str)) or value is None:
+            summary[field.name] = value
+    return summary

@@ -12,7 +12,8 @@ import json
 import logging
 import os
 import socket
-from collections.abc import Iterator, Mapping
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from optuna.trial import TrialState
 from mipro.errors import ConfigurationError
 from mipro.optimize.run.candidates import Candidates, Configuration, configuration_key
 from mipro.optimize.run.grounding import Grounding
+from mipro.optimize.run.readable import FULL_SCORE, METRIC_NAME, WINNER
 from mipro.optimize.run.records import FullEvaluation, TrialRecord
 
 _CANDIDATES = "candidates"
@@ -31,15 +33,25 @@ _FINGERPRINT = "fingerprint"
 _FULL_EVAL_PREFIX = "full_eval:"
 _WORKER = "worker"
 _MINIBATCH_IDS = "minibatch_ids"
+_RESULT = "result"
 _MAX_INDEX = 2**31 - 1
 """Upper bound of the index distribution of recorded trials (candidates may grow during a run)."""
 
 
 def storage_url(run_name: str, storage: str | None) -> str:
-    """The Optuna storage URL of a run: ``storage`` as given, else ``./mipro_runs/<run>.db``."""
-    url = storage or f"sqlite:///{Path('mipro_runs') / f'{run_name}.db'}"
+    """The Optuna storage URL of a run: ``storage`` as given, else ``./mipro_runs/<run>.db``;
+    a relative SQLite path is made absolute (so the URL works from any directory)."""
+    url = absolute_url(storage or f"sqlite:///{Path('mipro_runs') / f'{run_name}.db'}")
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return url
+
+
+def absolute_url(url: str) -> str:
+    """``url`` with a relative SQLite path made absolute; other URLs as given."""
+    path = url.removeprefix("sqlite:///")
+    if url.startswith("sqlite:///") and path != ":memory:" and not Path(path).is_absolute():
+        return f"sqlite:///{Path(path).resolve()}"
     return url
 
 
@@ -59,7 +71,23 @@ class RunStudy:
             self.study = optuna.create_study(
                 study_name=run_name, storage=self.url, direction="maximize", load_if_exists=True
             )
+        if not self.study.metric_names:
+            with warnings.catch_warnings():  # set_metric_names is experimental in Optuna
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                self.study.set_metric_names([METRIC_NAME])
         self._check_fingerprint(fingerprint)
+        self.describe: Callable[[Configuration], dict[str, Any]] | None = None
+        """What a trial of a configuration shows besides its indices (set by the search)."""
+
+    @classmethod
+    def open_existing(cls, run_name: str, url: str) -> RunStudy:
+        """Open a stored study to read it (no fingerprint check, nothing written)."""
+        study = cls.__new__(cls)
+        study.url, study.describe = url, None
+        with _quiet_optuna():
+            study.study = optuna.load_study(study_name=run_name, storage=url)
+        study.fingerprint = dict(study.study.user_attrs.get(_FINGERPRINT) or {})
+        return study
 
     def companion(self, suffix: str) -> RunStudy:
         """Another study of this run in the same storage (e.g. MIPRO++'s proposal model)."""
@@ -142,6 +170,8 @@ class RunStudy:
 
     def tell(self, trial: optuna.Trial, score: float, minibatch_ids: list[int]) -> None:
         trial.set_user_attr(_MINIBATCH_IDS, minibatch_ids)
+        for key, value in self._described(dict(trial.params)).items():
+            trial.set_user_attr(key, value)
         self.study.tell(trial, score)
 
     def abandon(self, trial: optuna.Trial) -> None:
@@ -158,10 +188,14 @@ class RunStudy:
         self.study.add_trial(optuna.trial.create_trial(
             params=dict(configuration), value=score,
             distributions={name: IntDistribution(0, _MAX_INDEX) for name in configuration},
-            user_attrs={_MINIBATCH_IDS: minibatch_ids, _WORKER: worker_id()},
+            user_attrs={_MINIBATCH_IDS: minibatch_ids, _WORKER: worker_id(),
+                        **self._described(configuration)},
         ))
         return TrialRecord(number=number, configuration=dict(configuration),
                            minibatch_ids=tuple(minibatch_ids), minibatch_score=score)
+
+    def _described(self, configuration: Configuration) -> dict[str, Any]:
+        return self.describe(configuration) if self.describe else {}
 
     # Full evaluations -------------------------------------------------------------------
     def full_evaluations(self) -> list[FullEvaluation]:
@@ -184,6 +218,29 @@ class RunStudy:
             "configuration": record.configuration, "score": record.score,
             "after_trial": record.after_trial, "num_failed": record.num_failed,
         })
+        for trial in self._trials_of(record.configuration):
+            _set_finished_trial_attr(self.study, trial, FULL_SCORE, record.score)
+
+    # The outcome ------------------------------------------------------------------------
+    def mark_winner(self, winner: FullEvaluation, summary: dict[str, Any]) -> None:
+        """Mark the winner (a study attribute, and a ``winner`` attribute on its trials) and
+        store the run's ``summary`` (usage, skipped proposals, ...) for ``load_run``."""
+        trials = self._trials_of(winner.configuration)
+        self.study.set_user_attr(WINNER, {
+            "configuration": winner.configuration, "score": winner.score,
+            "trials": [trial.number for trial in trials],
+        })
+        for trial in trials:
+            _set_finished_trial_attr(self.study, trial, WINNER, True)
+        self.study.set_user_attr(_RESULT, summary)
+
+    def _trials_of(self, configuration: Configuration) -> list[optuna.trial.FrozenTrial]:
+        """The completed trials whose configuration is ``configuration`` (missing parameters
+        taken as the baseline's, index 0)."""
+        key = configuration_key(configuration)
+        trials = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        return [t for t in trials
+                if configuration_key({**dict.fromkeys(configuration, 0), **t.params}) == key]
 
 
 _CREATION_LOGGERS = ("optuna.storages._rdb.storage", "optuna.study.study")
@@ -204,6 +261,27 @@ def _quiet_optuna() -> Iterator[None]:
     finally:
         for logger in loggers:
             logger.removeFilter(hide)
+
+
+def _set_finished_trial_attr(study: optuna.Study, trial: optuna.trial.FrozenTrial, key: str,
+                             value: Any) -> None:
+    """Set a user attribute of a finished trial. Optuna's API refuses that, so with an RDB
+    storage (SQLite, PostgreSQL: what runs use) the row is written directly; other storages
+    keep the information in the study's attributes only."""
+    storage = getattr(study._storage, "_backend", study._storage)
+    if not isinstance(storage, optuna.storages.RDBStorage):
+        return
+    from optuna.storages._rdb import models
+
+    with storage.scoped_session() as session:
+        row = (session.query(models.TrialUserAttributeModel)
+               .filter_by(trial_id=trial._trial_id, key=key).one_or_none())
+        if row is None:
+            session.add(models.TrialUserAttributeModel(trial_id=trial._trial_id, key=key,
+                                                       value_json=json.dumps(value)))
+        else:
+            row.value_json = json.dumps(value)
+        session.commit()
 
 
 def _process_alive(pid: int) -> bool:

@@ -1,0 +1,80 @@
+"""A run's study is readable without mipro, and ``load_run`` reads it back."""
+
+import optuna
+import pytest
+
+from mipro import ConfigurationError, load_run
+from mipro.optimize.run.study import storage_url
+
+
+def test_the_study_names_its_objective_and_stores_what_each_trial_tried(finished_run):
+    storage, name, optimizer, _ = finished_run
+    study = optuna.load_study(study_name=name, storage=storage)
+    assert study.metric_names == ["minibatch score"]
+    candidates = optimizer.result.candidates
+    for trial in study.trials:
+        for predictor, options in candidates.predictors.items():
+            index = trial.params[f"{predictor}.instruction"]
+            assert trial.user_attrs[f"{predictor}: instruction"] == options.instructions[index]
+            demos = trial.params[f"{predictor}.demos"]
+            summary = trial.user_attrs[f"{predictor}: demos"]
+            assert summary.startswith(f"set {demos}: {len(options.demo_sets[demos])} demos")
+
+
+def test_full_scores_and_the_winner_are_marked_on_the_trials(finished_run):
+    storage, name, optimizer, _ = finished_run
+    study = optuna.load_study(study_name=name, storage=storage)
+    result = optimizer.result
+    scores = {tuple(sorted(e.configuration.items())): e.score for e in result.full_evaluations}
+    with_full = [t for t in study.trials if "full score" in t.user_attrs]
+    assert with_full
+    for trial in with_full:
+        assert trial.user_attrs["full score"] == scores[tuple(sorted(trial.params.items()))]
+    winners = [t for t in study.trials if t.user_attrs.get("winner")]
+    assert winners and all(t.params == result.best_configuration for t in winners)
+    assert study.user_attrs["winner"]["score"] == result.best_score
+    assert study.user_attrs["winner"]["trials"] == [t.number for t in winners]
+
+
+def test_load_run_gives_back_the_result_without_an_lm(finished_run):
+    storage, name, optimizer, _ = finished_run
+    run = load_run(name, storage)
+    result = optimizer.result
+    assert run.finished and run.result is not None
+    assert run.winner.configuration == result.best_configuration
+    assert run.result.best_score == result.best_score
+    assert run.result.baseline_score == result.baseline_score
+    assert run.trials == result.trials and run.full_evaluations == result.full_evaluations
+    assert run.usage.task_lm.calls == result.usage.task_lm.calls > 0
+    assert run.candidates == result.candidates
+    assert run.settings["optimizer"] == "MIPRO"
+
+
+def test_load_run_names_what_is_there_when_the_run_is_missing(finished_run, tmp_path):
+    storage, name, _, _ = finished_run
+    with pytest.raises(ConfigurationError, match="no run 'other'.*holds: demo"):
+        load_run("other", storage)
+    with pytest.raises(ConfigurationError, match="no run storage at"):
+        load_run("demo", f"sqlite:///{tmp_path / 'none.db'}")
+
+
+def test_the_storage_url_is_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert storage_url("r", None) == f"sqlite:///{tmp_path / 'mipro_runs' / 'r.db'}"
+    assert storage_url("r", "sqlite:///x/y.db") == f"sqlite:///{tmp_path / 'x' / 'y.db'}"
+
+
+def test_callbacks_see_every_trial_and_full_evaluation(finished_run):
+    _, name, optimizer, callback = finished_run
+    result = optimizer.result
+    assert [e.trial for e in callback.trials] == list(result.trials)
+    assert all(e.run_name == name and e.num_trials == 12 for e in callback.trials)
+    assert [e.evaluation for e in callback.full_evaluations] == list(result.full_evaluations)
+    best = [e.is_best for e in callback.full_evaluations]
+    assert best[0] is True  # the baseline is the best when it is the only one
+    last_best = max(i for i, flag in enumerate(best) if flag)
+    assert callback.full_evaluations[last_best].evaluation.score == result.best_score
+    winner = callback.full_evaluations[last_best]
+    for predictor, options in result.candidates.predictors.items():
+        index = result.best_configuration[f"{predictor}.instruction"]
+        assert winner.instructions[predictor] == options.instructions[index]
