@@ -78,3 +78,20 @@ def test_callbacks_see_every_trial_and_full_evaluation(finished_run):
     for predictor, options in result.candidates.predictors.items():
         index = result.best_configuration[f"{predictor}.instruction"]
         assert winner.instructions[predictor] == options.instructions[index]
+
+
+def test_show_prints_the_winner_against_the_original(finished_run):
+    from rich.console import Console
+
+    from mipro.report import show_run
+
+    storage, name, optimizer, _ = finished_run
+    console = Console(record=True, width=200)
+    show_run(load_run(name, storage), console)
+    text = console.export_text()
+    result = optimizer.result
+    assert f"Winner {result.best_score:.3f}" in text
+    assert f"the program as given {result.baseline_score:.3f}" in text
+    for predictor, options in result.candidates.predictors.items():
+        assert options.instructions[result.best_configuration[f"{predictor}.instruction"]] in text
+    assert f"optuna-dashboard {storage}" in text
