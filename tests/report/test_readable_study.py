@@ -95,3 +95,19 @@ def test_show_prints_the_winner_against_the_original(finished_run):
     for predictor, options in result.candidates.predictors.items():
         assert options.instructions[result.best_configuration[f"{predictor}.instruction"]] in text
     assert f"optuna-dashboard {storage}" in text
+
+
+def test_a_run_stopped_before_selecting_loads_and_reports_without_a_winner(tmp_path):
+    from mipro import MIPRO
+    from mipro.report import write_report
+    from mipro.testing import SimulatedLM, SimulatedProgram, exact_answer, make_examples
+
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    optimizer = MIPRO(exact_answer, task_lm=SimulatedLM(), run_name="short", verbose=False,
+                      auto=None, num_candidates=4, num_trials=12, minibatch_size=20,
+                      storage=storage, max_lm_calls=30)
+    optimizer.compile(SimulatedProgram(), make_examples(60), make_examples(40, start=100))
+    run = load_run("short", storage)
+    assert not run.finished and run.winner is None and run.usage is None
+    page = write_report(run, tmp_path / "short.html").read_text()
+    assert "No winner yet" in page and "Stored when the run finishes" in page
