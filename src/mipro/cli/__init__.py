@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Sequence
 
 from mipro._version import __version__
-from mipro.cli import evaluate, export, optimize
+from mipro.cli import evaluate, export, optimize, report
 from mipro.cli.options import add_json_option, add_output_options, emit
 from mipro.errors import MiproError, RunInterruptedError
 from mipro.tasks import available_tasks, load_task
@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     optimize.add_parser(commands, formatter)
     evaluate.add_parser(commands, formatter)
     export.add_parser(commands, formatter)
+    report.add_parsers(commands, formatter)
     tasks = commands.add_parser("tasks", help="list the built-in tasks", formatter_class=formatter,
                                 description="The built-in tasks (the paper's programs).")
     add_json_option(tasks)
