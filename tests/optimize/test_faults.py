@@ -6,7 +6,7 @@ import math
 import pytest
 
 from mipro import ConfigurationError, EvaluationError, Example
-from mipro.errors import LMUnavailableError, MetricError, RunInterruptedError
+from mipro.errors import LMError, LMUnavailableError, MetricError, RunInterruptedError
 from mipro.lm.base import BaseLM, LMRequest, LMResponse
 from mipro.optimize import MIPRO
 from mipro.testing import ScriptedLM, SimulatedLM, SimulatedProgram, exact_answer, make_examples
@@ -149,12 +149,35 @@ def test_lm_outage_stops_the_run_unscored_and_a_rerun_resumes(tmp_path, down_fro
     message = str(caught.value)
     assert "nothing answers at http://127.0.0.1:9/v1" in message
     assert "run again with the same run_name to resume" in message
-    assert isinstance(caught.value.cause, LMUnavailableError)
+    assert isinstance(caught.value.cause, LMUnavailableError) and caught.value.retryable
 
     optimizer, _ = optimize(tmp_path, SimulatedLM())
     result = optimizer.result
     assert len(result.trials) == 6
     assert mis_scored(result, VAL) == []
+
+
+class Rejecting(SimulatedLM):
+    """The simulated LM behind a server that rejects requests from the 100th on (HTTP 400)."""
+
+    def __init__(self):
+        super().__init__()
+        self.requests = 0
+
+    def _generate(self, request: LMRequest) -> LMResponse:
+        self.requests += 1
+        if self.requests >= 100:
+            raise LMError("http://127.0.0.1:9/v1 rejected the request with HTTP 400: no model "
+                          "named 'simulated'")
+        return super()._generate(request)
+
+
+def test_an_lm_error_that_retrying_cannot_mend_says_to_fix_it_first(tmp_path):
+    with pytest.raises(RunInterruptedError) as caught:
+        optimize(tmp_path, Rejecting())
+    assert not caught.value.retryable
+    assert "no model named 'simulated'" in str(caught.value)
+    assert "fix that, then run again with the same run_name to resume" in str(caught.value)
 
 
 def test_short_outage_in_every_stage_never_becomes_a_score(tmp_path):

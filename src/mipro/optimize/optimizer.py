@@ -282,10 +282,11 @@ class Optimizer:
             yield
         except LMError as error:
             finished = len(run.study.completed_trials())
+            then = "run again" if error.retryable else "fix that, then run again"
             raise RunInterruptedError(
                 f"the LM failed {stage}: {error}\nNothing unfinished was scored. Run "
                 f"{run.study.study.study_name!r} keeps its {finished} finished trials in "
-                f"{run.study.url}: run again with the same run_name to resume.", cause=error,
+                f"{run.study.url}: {then} with the same run_name to resume.", cause=error,
             ) from error
 
     def _open_run(self, program: Module, trainset: list[Example], valset: list[Example],
