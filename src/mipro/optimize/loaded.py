@@ -94,7 +94,7 @@ def load_run(run_name: str, storage: str | None = None) -> LoadedRun:
             full_evaluations=evaluations, usage=usage, candidates=candidates,
             **{k: v for k, v in summary.items() if k in known and k not in _GIVEN},
         )
-    return LoadedRun(run_name=run_name, storage=url, settings=dict(attrs.get("settings") or {}),
+    return LoadedRun(run_name=run_name, storage=url, settings=dict(study.fingerprint),
                      candidates=candidates, trials=trials, full_evaluations=evaluations,
                      winner=winner, usage=usage, result=result, summary=summary, study=study.study)
 
