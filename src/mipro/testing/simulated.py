@@ -36,10 +36,11 @@ def unit_hash(*parts: object) -> float:
     return int(digest[:12], 16) / float(16**12)
 
 
-def make_examples(count: int, *, start: int = 0) -> list[Example]:
-    """``Example(question="q<i>", answer="a<i>")`` with the question as input."""
-    return [Example(question=f"q{i}", answer=f"a{i}").with_inputs("question")
-            for i in range(start, start + count)]
+def make_examples(count: int, *, start: int = 0, mislabeled: float = 0.0) -> list[Example]:
+    """``Example(question="q<i>", answer="a<i>")`` with the question as input; a share
+    ``mislabeled`` of them (a fixed pseudo-random choice) carry the wrong answer ``a<i+1>``."""
+    return [Example(question=f"q{i}", answer=f"a{i + (unit_hash('mislabeled', i) < mislabeled)}")
+            .with_inputs("question") for i in range(start, start + count)]
 
 
 def exact_answer(example: Example, prediction: Prediction) -> bool:
@@ -105,7 +106,7 @@ class SimulatedLM(BaseLM):
             return f" Answer the question (variant {variant}).{extra}"
         if label not in ("Hint:", "Answer:"):
             return " A small synthetic question answering dataset."
-        demos = [_demo_fields(block) for block in blocks[2:-1]]
+        demos = [demo_fields(block) for block in blocks[2:-1]]
         quality = self.quality(blocks[0], demos)
         match = _QUESTION.search(blocks[-1])
         number = match.group(1) if match else "0"
@@ -117,7 +118,8 @@ class SimulatedLM(BaseLM):
         return f" a{number}" if success and hint_ok else " wrong"
 
 
-def _demo_fields(block: str) -> dict[str, str]:
+def demo_fields(block: str) -> dict[str, str]:
+    """The ``Label: value`` lines of one prompt block, by lower-cased label."""
     fields = {}
     for line in block.splitlines():
         key, _, value = line.partition(": ")
