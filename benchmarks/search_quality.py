@@ -8,7 +8,7 @@ val -> test gap can be read), the LM calls, the demo-set overlap and the hash of
 it ran with; finished records of the same ``src/`` hash are skipped, so the command resumes. A
 summary table (``summary.json``) compares each label (``--label``, e.g. "before" and "after").
 
-    python benchmarks/search_quality.py --label after --tasks iris scone wine breast_cancer
+    python -m benchmarks.search_quality --label after --tasks iris scone wine breast_cancer
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,17 +26,10 @@ from mipro.evaluate import Evaluate
 from mipro.lm.cache import SQLiteCache
 from mipro.tasks import load_task
 
+from benchmarks.paper.provenance import src_hash
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "search_quality"
-
-
-def src_hash() -> str:
-    """The git tree hash of ``src/`` at HEAD, with ``+dirty`` when the working tree differs."""
-    tree = subprocess.run(["git", "rev-parse", "HEAD:src"], cwd=ROOT, capture_output=True,
-                          text=True, check=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=ROOT,
-                           capture_output=True, text=True, check=True).stdout.strip()
-    return tree[:12] + ("+dirty" if dirty else "")
 
 
 def demo_key(demo: dict[str, Any]) -> str:
@@ -55,20 +47,13 @@ def mean_pairwise_overlap(demo_sets: Sequence[Sequence[dict[str, Any]]]) -> floa
 
 def demo_overlap(result: Any) -> dict[str, float | None]:
     """Every predictor's mean pairwise demo-set overlap among the run's candidates."""
-    candidates = result.candidates
-    predictors = getattr(candidates, "predictors", candidates)
-    return {name: mean_pairwise_overlap(list(c.demo_sets)) for name, c in predictors.items()}
+    return {name: mean_pairwise_overlap(list(c.demo_sets))
+            for name, c in result.candidates.predictors.items()}
 
 
 def usage_calls(result: Any) -> dict[str, int]:
-    usage = result.usage
-    rows = usage if isinstance(usage, dict) else {
-        name: getattr(usage, name) for name in ("task_lm", "prompt_lm") if getattr(usage, name, None)}
-    calls = {}
-    for name, row in rows.items():
-        row = row if isinstance(row, dict) else row.as_dict()
-        calls[name] = int(row.get("calls", 0))
-    return calls
+    """Real (uncached) LM calls of the run per role."""
+    return {role: int(row.get("calls", 0)) for role, row in result.usage.as_dict().items()}
 
 
 def per_example(evaluation: Any) -> list[dict[str, Any]]:
