@@ -11,7 +11,9 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import socket
+import threading
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -164,15 +166,17 @@ class RunStudy:
     def ask(self, distributions: dict[str, optuna.distributions.BaseDistribution],
             sampler: optuna.samplers.BaseSampler) -> optuna.Trial:
         self.study.sampler = sampler
-        trial = self.study.ask(distributions)
-        trial.set_user_attr(_WORKER, worker_id())
+        with _interrupts_deferred():  # a trial without its owner would never be reclaimed
+            trial = self.study.ask(distributions)
+            trial.set_user_attr(_WORKER, worker_id())
         return trial
 
     def tell(self, trial: optuna.Trial, score: float, minibatch_ids: list[int]) -> None:
-        trial.set_user_attr(_MINIBATCH_IDS, minibatch_ids)
-        for key, value in self._described(dict(trial.params)).items():
-            trial.set_user_attr(key, value)
-        self.study.tell(trial, score)
+        with _interrupts_deferred():  # a scored trial is written whole or not at all
+            trial.set_user_attr(_MINIBATCH_IDS, minibatch_ids)
+            for key, value in self._described(dict(trial.params)).items():
+                trial.set_user_attr(key, value)
+            self.study.tell(trial, score)
 
     def abandon(self, trial: optuna.Trial) -> None:
         self.study.tell(trial, state=TrialState.FAIL)
@@ -282,6 +286,25 @@ def _set_finished_trial_attr(study: optuna.Study, trial: optuna.trial.FrozenTria
         else:
             row.value_json = json.dumps(value)
         session.commit()
+
+
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Hold a Ctrl-C (SIGINT) that arrives inside the block until the block's storage writes
+    are done, then deliver it. Only the main thread receives signals; elsewhere a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received and callable(previous):
+            previous(signal.SIGINT, None)
+        elif received and previous == signal.SIG_DFL:
+            raise KeyboardInterrupt
 
 
 def _process_alive(pid: int) -> bool:
