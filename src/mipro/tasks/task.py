@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mipro.program import Example, Module, Prediction
-
-Metric = Callable[[Example, Prediction], "float | bool"]
+from mipro.evaluate import Metric
+from mipro.program import Example, Module
 
 
 @dataclass(frozen=True)
