@@ -92,8 +92,10 @@ def test_quiet_and_verbose_are_accepted_before_the_command(task_file, capsys):
 
 
 def test_ctrl_c_exits_130_with_a_resume_hint_and_the_resume_finishes(tmp_path):
-    write_task_file(tmp_path, doc=" with 20 ms per call, so that a run lasts a few seconds",
-                    reply="time.sleep(0.02)")
+    # 60 ms per call: the run lasts long enough that a busy machine cannot finish it between
+    # "Trial 2/8" and the signal (at 20 ms, a loaded CI box once did, and exited 0)
+    write_task_file(tmp_path, doc=" with 60 ms per call, so that a run lasts several seconds",
+                    reply="time.sleep(0.06)")
     command = ["optimize", "--program-file", "task.py", "--num-candidates", "3",
                "--minibatch-size", "10", "--num-trials", "8"]
     process = subprocess.Popen([sys.executable, "-m", "mipro", *command], cwd=tmp_path,
