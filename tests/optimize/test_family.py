@@ -65,7 +65,9 @@ def test_bootstrap_random_search_scores_each_demo_set_on_the_full_valset(tmp_pat
     assert sorted(scores) == [0, 1, 2, 3, 4]  # candidate 0 is the program as given
     assert [t.minibatch_score for t in result.trials] == [scores[k] for k in (1, 2, 3, 4)]
     assert result.best_score == max(scores.values())
-    assert result.usage.task_lm.calls == 2 * (40 + 5 * len(VAL))  # bootstrap pool + 5 full evals
+    # The whole bootstrap budget (few runs pass here: 4 runs per traced demo, 4 x 4 x 3 sets),
+    # then 5 full evaluations.
+    assert result.usage.task_lm.calls == 2 * (48 + 5 * len(VAL))
 
 
 @pytest.mark.parametrize("grounded", [False, True])
@@ -196,7 +198,9 @@ def test_teacher_lm_produces_the_bootstrapped_traces_within_the_budget(tmp_path)
     teacher, student = SimulatedLM(base=0.9), SimulatedLM()
     optimizer, _ = run("bayesian_bootstrap", tmp_path, student, teacher_lm=teacher, num_trials=2)
     usage = optimizer.result.usage
-    assert teacher.usage.calls == usage.teacher_lm.calls == 2 * 32  # the bootstrap pool
+    # Most of the teacher's runs pass, so bootstrapping stops long before its budget of 32 runs.
+    assert teacher.usage.calls == usage.teacher_lm.calls
+    assert 0 < teacher.usage.calls < 2 * 32 / 2
     assert usage.task_lm.calls == student.usage.calls
 
 

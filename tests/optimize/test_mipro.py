@@ -83,7 +83,7 @@ def test_killed_run_resumes_without_redoing_finished_trials(tmp_path):
         def metric(example, prediction):
             global calls
             calls += 1
-            if calls == 40 + 100 + 20 * 7 + 10:  # bootstrap pool, baseline, 7 trials, 10 more
+            if calls == 48 + 100 + 20 * 7 + 10:  # bootstrap budget, baseline, 7 trials, 10 more
                 os.kill(os.getpid(), signal.SIGKILL)
             return exact_answer(example, prediction)
         MIPRO(metric, task_lm=SimulatedLM(), auto=None, num_candidates=5, num_trials=12,

@@ -21,7 +21,7 @@ from mipro.errors import BudgetExhausted, ConfigurationError, LMError, RunInterr
 from mipro.evaluate import Metric
 from mipro.lm.base import LM
 from mipro.lm.context import active_lm
-from mipro.optimize.bootstrap import BootstrapRequest, bootstrap_demo_sets, bootstrap_pool_size
+from mipro.optimize.bootstrap import BootstrapRequest, bootstrap_budget, bootstrap_demo_sets
 from mipro.optimize.ground import ground
 from mipro.optimize.plan import Plan
 from mipro.optimize.propose import propose_candidates
@@ -73,9 +73,10 @@ class Optimizer:
     following ``plan`` (the family members in ``family/`` each make one).
 
     ``auto`` ("light", "medium", "heavy") picks candidate and trial counts from the program's
-    size; explicit ``num_candidates`` / ``num_trials`` override it. TPE samples the first
-    ``n_startup_trials`` trials at random (default: a fifth of the trials, 2 to 10, so a light
-    run is mostly model-guided). ``max_lm_calls`` is a hard cap on real LM calls of every kind
+    size; explicit ``num_candidates`` / ``num_trials`` override it. Full evaluations score
+    every validation example, unless ``max_valset`` caps them (a seeded sample). TPE samples
+    the first ``n_startup_trials`` trials at random (default: a fifth of the trials, 2 to 10,
+    so a light run is mostly model-guided). ``max_lm_calls`` is a hard cap on real LM calls of every kind
     (cache hits are free), so optimizers can be compared at equal budget; ``result.usage``
     reports task-LM and prompt-LM calls and tokens apart. The run is an Optuna study in
     ``storage`` (default ``./mipro_runs/<run_name>.db``): running again with the same
@@ -111,6 +112,7 @@ class Optimizer:
         metric_threshold: float = 1.0,
         seed: int = 0,
         max_lm_calls: int | None = None,
+        max_valset: int | None = None,
         run_name: str | None = None,
         storage: str | None = None,
         num_threads: int = 1,
@@ -131,8 +133,9 @@ class Optimizer:
             raise ConfigurationError(f"max_errors must be >= 0 or None, got {max_errors}")
         if n_startup_trials is not None and n_startup_trials < 0:
             raise ConfigurationError(f"n_startup_trials must be >= 0 or None, got {n_startup_trials}")
-        if max_lm_calls is not None and max_lm_calls < 1:
-            raise ConfigurationError(f"max_lm_calls must be >= 1 or None, got {max_lm_calls}")
+        for name, cap in (("max_lm_calls", max_lm_calls), ("max_valset", max_valset)):
+            if cap is not None and cap < 1:
+                raise ConfigurationError(f"{name} must be >= 1 or None, got {cap}")
         resolve_counts(auto, 1, num_candidates, num_trials)  # fail early on a bad preset
         self.metric, self.plan = metric, plan
         self.task_lm, self.prompt_lm, self.teacher_lm = task_lm, prompt_lm, teacher_lm
@@ -141,7 +144,8 @@ class Optimizer:
         self.n_startup_trials = n_startup_trials
         self.max_bootstrapped_demos, self.max_labeled_demos = max_bootstrapped_demos, max_labeled_demos
         self.metric_threshold, self.seed = metric_threshold, seed
-        self.max_lm_calls, self.run_name, self.storage = max_lm_calls, run_name, storage
+        self.max_lm_calls, self.max_valset = max_lm_calls, max_valset
+        self.run_name, self.storage = run_name, storage
         self.num_threads, self.max_errors, self.verbose = num_threads, max_errors, verbose
         self.callbacks = list(callbacks)
         self.result: OptimizationResult | None = None
@@ -152,7 +156,7 @@ class Optimizer:
         counts = resolve_counts(self.auto, len(program.named_predictors()),
                                 self.num_candidates, self.num_trials)
         trainset, valset, note = split_data(program, trainset, valset, seed=self.seed,
-                                            max_valset=counts.max_valset)
+                                            max_valset=self.max_valset)
         if note:
             self._say(note)
         run = self._open_run(program, trainset, valset, counts)
@@ -336,18 +340,23 @@ class Optimizer:
         }
 
     def _say_planned_calls(self, run: Run) -> None:
+        """Print what the run plans to spend, stage by stage, before any LM call."""
         predictors = len(run.program.named_predictors())
-        pool = bootstrap_pool_size(self._bootstrap_request(run.num_candidates), len(run.trainset))
-        strategy, grounding = self.plan.search, self.plan.grounding
-        bootstrap = pool * predictors
+        runs = bootstrap_budget(self._bootstrap_request(run.num_candidates), len(run.trainset))
+        strategy, grounding, proposals = self.plan.search, self.plan.grounding, self.plan.proposals
+        bootstrap = runs * predictors
         search = strategy.planned_program_runs(run.schedule, len(run.valset)) * predictors
-        upfront = predictors * (run.num_candidates - 1) if self.plan.proposals else 0
+        upfront = predictors * (run.num_candidates - 1) if proposals else 0
         prompt = (4 * grounding.dataset_summary + (1 + predictors) * grounding.program_summary
                   + upfront + strategy.planned_proposals(run.schedule.num_trials, predictors))
-        self._say(f"Planned LM calls (before cache hits): about {bootstrap + search} task-LM "
-                  f"({bootstrap} bootstrapping, {search} search over {run.schedule.num_trials} "
-                  f"trials with {len(run.valset)} validation examples) and about {prompt} prompt-LM"
-                  + (f"; hard cap {self.max_lm_calls}" if self.max_lm_calls else ""))
+        capped = f", capped by max_valset={self.max_valset}" if self.max_valset else ""
+        self._say(
+            f"Planned LM calls (before cache hits): about {bootstrap + search} task-LM "
+            f"(at most {bootstrap} bootstrapping on up to {runs} training examples, stopping once "
+            f"every demo set can be filled; {search} search: {run.schedule.num_trials} trials on "
+            f"minibatches of {min(run.schedule.minibatch_size, len(run.valset))}, full evaluations "
+            f"on all {len(run.valset)} validation examples{capped}) and about {prompt} prompt-LM"
+            + (f"; hard cap {self.max_lm_calls}" if self.max_lm_calls else ""))
 
     def _say(self, message: str) -> None:
         if self.verbose:

@@ -28,5 +28,6 @@ def select(search: Search, *, usage: RunUsage,
         trials=tuple(search.study.completed_trials()), full_evaluations=tuple(evaluations),
         usage=usage, candidates=search.candidates, stopped_by_budget=search.stopped_by_budget,
         skipped_proposals=skipped_proposals + search.skipped_proposals,
+        demo_set_overlap=search.candidates.demo_set_overlap(),
         proposal_model=search.strategy.proposal_model(search),
     )

@@ -8,6 +8,7 @@ search that proposes new instructions makes new ``Candidates`` (``with_instructi
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -82,6 +83,20 @@ class Candidates:
         grown = replace(options, instructions=(*options.instructions, text),
                         proposals=(*options.proposals, proposal))
         return Candidates(predictors={**self.predictors, predictor: grown}), len(options.instructions)
+
+    def demo_set_overlap(self) -> float | None:
+        """How much the demo sets overlap: per predictor, the mean over pairs of its non-empty
+        sets of ``|A & B| / min(|A|, |B|)`` (demos compared by content); then the mean over
+        predictors (``None``: no predictor has two non-empty sets)."""
+        per_predictor = []
+        for options in self.predictors.values():
+            keyed = [{json.dumps(demo, sort_keys=True, default=str) for demo in demos}
+                     for demos in options.demo_sets if demos]
+            pairs = list(itertools.combinations(keyed, 2))
+            if pairs:
+                per_predictor.append(sum(len(a & b) / min(len(a), len(b)) for a, b in pairs)
+                                     / len(pairs))
+        return sum(per_predictor) / len(per_predictor) if per_predictor else None
 
     def to_json(self) -> str:
         return json.dumps({name: asdict(c) for name, c in self.predictors.items()})

@@ -1,5 +1,9 @@
 """``auto`` presets: candidate and trial counts from the program's size, and how many of the
-trials the TPE model leaves to random sampling."""
+trials the TPE model leaves to random sampling.
+
+A preset sizes the search (candidates, trials), never the data: full evaluations use every
+validation example the user gave, unless the user caps them (``max_valset``).
+"""
 
 from __future__ import annotations
 
@@ -16,23 +20,21 @@ class Preset:
     num_candidates: int
     base_trials: int
     trials_per_extra_predictor: int
-    max_valset: int
 
 
 PRESETS: dict[str, Preset] = {
-    "light": Preset(num_candidates=5, base_trials=10, trials_per_extra_predictor=4, max_valset=50),
-    "medium": Preset(num_candidates=10, base_trials=25, trials_per_extra_predictor=8, max_valset=150),
-    "heavy": Preset(num_candidates=15, base_trials=50, trials_per_extra_predictor=15, max_valset=300),
+    "light": Preset(num_candidates=5, base_trials=10, trials_per_extra_predictor=4),
+    "medium": Preset(num_candidates=10, base_trials=25, trials_per_extra_predictor=8),
+    "heavy": Preset(num_candidates=15, base_trials=50, trials_per_extra_predictor=15),
 }
 
 
 @dataclass(frozen=True, kw_only=True)
 class Counts:
-    """A run's sizes: candidates per predictor, trials, and the largest validation set."""
+    """A run's sizes: candidates per predictor and trials."""
 
     num_candidates: int
     num_trials: int
-    max_valset: int | None
 
 
 def resolve_counts(auto: str | None, num_predictors: int, num_candidates: int | None,
@@ -44,13 +46,13 @@ def resolve_counts(auto: str | None, num_predictors: int, num_candidates: int | 
                 "with auto=None, give both num_candidates and num_trials (e.g. 6 and 20), "
                 f"or pick auto from {sorted(PRESETS)}"
             )
-        return Counts(num_candidates=num_candidates, num_trials=num_trials, max_valset=None)
+        return Counts(num_candidates=num_candidates, num_trials=num_trials)
     if auto not in PRESETS:
         raise ConfigurationError(f"auto must be one of {sorted(PRESETS)} or None, got {auto!r}")
     preset = PRESETS[auto]
     trials = preset.base_trials + preset.trials_per_extra_predictor * max(0, num_predictors - 1)
     return Counts(num_candidates=num_candidates or preset.num_candidates,
-                  num_trials=num_trials or trials, max_valset=preset.max_valset)
+                  num_trials=num_trials or trials)
 
 
 STARTUP_SHARE = 0.2

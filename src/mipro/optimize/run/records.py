@@ -75,6 +75,8 @@ class OptimizationResult:
     stopped_by_budget: bool = False
     skipped_proposals: int = 0
     """Proposals that could not be parsed, or repeated an earlier instruction."""
+    demo_set_overlap: float | None = None
+    """How much the demo-set candidates overlap (``Candidates.demo_set_overlap``)."""
     proposal_model: ProposalModel | None = None
     """MIPRO++'s model of how to propose (``None`` for the other optimizers)."""
 
