@@ -61,10 +61,10 @@ def test_upfront_proposals_are_recorded_with_how_they_were_made():
     demo_sets = {name: ((), ({"question": "q3"},), ({"question": "q6"},)) for name in ("hint", "answer")}
     groundings = {name: GROUNDING for name in demo_sets}
     sources = GroundingSources(program_summary=False)
-    candidates, skipped = propose_candidates(lm, program, demo_sets, groundings, sources,
-                                             UpfrontProposals(tips=("simple", "persona")), 4,
-                                             seed=0, display_progress=False)
-    assert skipped == 1
+    candidates, tally = propose_candidates(lm, program, demo_sets, groundings, sources,
+                                           UpfrontProposals(tips=("simple", "persona")), 4,
+                                           seed=0, display_progress=False)
+    assert tally.skipped == 1 and tally.rejected == {"unparseable": 1}
     hint, answer = candidates.predictors["hint"], candidates.predictors["answer"]
     assert len(hint.instructions) == 4 and len(answer.instructions) == 3
     assert hint.instructions[0] == program.hint.signature.instructions and hint.proposals[0] is None
@@ -78,13 +78,15 @@ def test_upfront_proposals_are_recorded_with_how_they_were_made():
 
 def test_a_repeated_proposal_is_skipped():
     program = SimulatedProgram()
-    lm = ScriptedLM(lambda request: " Always the same.")
+    lm = ScriptedLM(lambda request: " Always the same question.")
     demo_sets = {name: ((),) for name in ("hint", "answer")}
-    candidates, skipped = propose_candidates(lm, program, demo_sets, {n: GROUNDING for n in demo_sets},
-                                             GroundingSources(dataset_summary=False, program_summary=False),
-                                             UpfrontProposals(), 4, seed=0, display_progress=False)
-    assert skipped == 2 * 2
-    assert all(c.instructions[1:] == ("Always the same.",) for c in candidates.predictors.values())
+    candidates, tally = propose_candidates(lm, program, demo_sets, {n: GROUNDING for n in demo_sets},
+                                           GroundingSources(dataset_summary=False, program_summary=False),
+                                           UpfrontProposals(form="instruction"), 4, seed=0,
+                                           display_progress=False)
+    assert tally.skipped == 2 * 2 and tally.rejected == {"repeat": 2 * 2}
+    assert all(c.instructions[1:] == ("Always the same question.",)
+               for c in candidates.predictors.values())
 
 
 def test_tips_must_be_known():

@@ -24,7 +24,7 @@ from mipro.lm.context import active_lm
 from mipro.optimize.bootstrap import BootstrapRequest, bootstrap_budget, bootstrap_demo_sets
 from mipro.optimize.ground import ground
 from mipro.optimize.plan import Plan
-from mipro.optimize.propose import propose_candidates
+from mipro.optimize.propose import ProposalTally, propose_candidates
 from mipro.optimize.run.budget import BudgetedLM, CallBudget
 from mipro.optimize.run.callbacks import Callback, FullEvaluationEnd, TrialEnd
 from mipro.optimize.run.candidates import (
@@ -161,7 +161,7 @@ class Optimizer:
             self._say(note)
         run = self._open_run(program, trainset, valset, counts)
         candidates, groundings = run.study.load_candidates(), run.study.load_groundings()
-        skipped = 0
+        tally = ProposalTally(rejected={}, skipped=0)
         if candidates is None or groundings is None:  # else a resumed run goes on searching
             try:
                 with self._stop_on_lm_failure(run, "while bootstrapping demo sets"):
@@ -169,7 +169,7 @@ class Optimizer:
                 with self._stop_on_lm_failure(run, "while summarizing the data and program"):
                     groundings = self._ground(run, demo_sets)
                 with self._stop_on_lm_failure(run, "while proposing instructions"):
-                    candidates, skipped = self._propose(run, demo_sets, groundings)
+                    candidates, tally = self._propose(run, demo_sets, groundings)
             except BudgetExhausted:
                 self._say("The LM-call budget ran out before the search; returning the program as given.")
                 self.result = _empty_result(run)
@@ -178,7 +178,7 @@ class Optimizer:
             run.study.save_candidates(candidates)
         with self._stop_on_lm_failure(run, "during the search"):
             search = self._search(run, candidates, groundings)
-        return self._select(program, run, search, skipped)
+        return self._select(program, run, search, tally)
 
     # The stages ---------------------------------------------------------------------------
     def _bootstrap(self, run: Run) -> dict[str, tuple[DemoSet, ...]]:
@@ -195,13 +195,13 @@ class Optimizer:
                       seed=self.seed)
 
     def _propose(self, run: Run, demo_sets: Mapping[str, Sequence[DemoSet]],
-                 groundings: Mapping[str, Grounding]) -> tuple[Candidates, int]:
-        """Stage 3: the candidates the search starts from, and how many proposals were
-        skipped (``propose.py``)."""
+                 groundings: Mapping[str, Grounding]) -> tuple[Candidates, ProposalTally]:
+        """Stage 3: the candidates the search starts from, and what became of the proposals
+        (``propose.py``)."""
         if not self.plan.demo_sets.in_program:
             demo_sets = {name: sets[:1] for name, sets in demo_sets.items()}
         if self.plan.proposals is None:
-            return fixed_instructions(run.program, demo_sets), 0
+            return fixed_instructions(run.program, demo_sets), ProposalTally(rejected={}, skipped=0)
         return propose_candidates(
             run.prompt_lm, run.program, demo_sets, groundings, self.plan.grounding,
             self.plan.proposals, run.num_candidates, seed=self.seed, display_progress=self.verbose,
@@ -247,9 +247,10 @@ class Optimizer:
             search.run()
         return search
 
-    def _select(self, program: Module, run: Run, search: Search, skipped: int) -> Module:
+    def _select(self, program: Module, run: Run, search: Search, tally: ProposalTally) -> Module:
         """Stage 5: the best fully evaluated configuration, built (``select.py``)."""
-        result = select(search, usage=_usage(run), skipped_proposals=skipped)
+        result = select(search, usage=_usage(run), skipped_proposals=tally.skipped,
+                        rejected_proposals=tally.rejected)
         self.result = result or _empty_result(run)
         if result is None:
             return program.deepcopy()
@@ -349,6 +350,7 @@ class Optimizer:
         upfront = predictors * (run.num_candidates - 1) if proposals else 0
         prompt = (4 * grounding.dataset_summary + (1 + predictors) * grounding.program_summary
                   + upfront + strategy.planned_proposals(run.schedule.num_trials, predictors))
+        reasks = upfront if proposals and proposals.form == "auto" else 0
         capped = f", capped by max_valset={self.max_valset}" if self.max_valset else ""
         self._say(
             f"Planned LM calls (before cache hits): about {bootstrap + search} task-LM "
@@ -356,6 +358,7 @@ class Optimizer:
             f"every demo set can be filled; {search} search: {run.schedule.num_trials} trials on "
             f"minibatches of {min(run.schedule.minibatch_size, len(run.valset))}, full evaluations "
             f"on all {len(run.valset)} validation examples{capped}) and about {prompt} prompt-LM"
+            + (f" (up to {reasks} more if rejected proposals are asked again)" if reasks else "")
             + (f"; hard cap {self.max_lm_calls}" if self.max_lm_calls else ""))
 
     def _say(self, message: str) -> None:

@@ -2,21 +2,33 @@
 
 The proposer is itself a small mipro program run on the prompt LM, so its replies get the same
 parsing, single retry and constrained decoding as any predictor. A proposal that still cannot be
-parsed is counted and skipped: it never ends the run.
+parsed is counted and skipped: it never ends the run. Upfront proposals then pass the checks of
+``proposal_filter`` (not generic, not a near-duplicate, keeping the seed's constraints); a tiny
+proposer model may instead write one sentence of guidance added to the seed instruction.
 """
 
 from __future__ import annotations
 
 import random
+import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from typing import Literal
 
 from mipro.errors import ConfigurationError
 from mipro.lm.base import LM
+from mipro.optimize.bootstrap import MAX_CATEGORIES
 from mipro.optimize.ground import ask, render_example
+from mipro.optimize.proposal_filter import rejection, seed_constraints
 from mipro.optimize.run.candidates import Candidates, DemoSet, PredictorCandidates
 from mipro.optimize.run.grounding import Grounding
-from mipro.optimize.run.proposals import GroundingSources, ProposalRecord, ProposalSettings
+from mipro.optimize.run.proposals import (
+    GroundingSources,
+    ProposalForm,
+    ProposalRecord,
+    ProposalSettings,
+)
 from mipro.optimize.run.seeds import sub_seed
 from mipro.program import Module, Predict, sampling
 from mipro.progress import progress_bar
@@ -43,12 +55,39 @@ def check_tips(tips: Sequence[str]) -> tuple[str, ...]:
     return tuple(tips)
 
 
+UpfrontForm = Literal["auto", "instruction", "guidance"]
+
+
+def check_form(form: str) -> UpfrontForm:
+    """``form`` after checking that it is one of ``UpfrontForm``."""
+    if form not in _FORMS:
+        raise ConfigurationError(f"proposal_form must be one of {sorted(_FORMS)}, got {form!r}")
+    return form  # type: ignore[return-value]
+
+
 @dataclass(frozen=True, kw_only=True)
 class UpfrontProposals:
     """MIPRO's proposals, made before the search: ``num_candidates - 1`` per predictor beside
-    its own instruction, each shown its own demo set and given a random tip from ``tips``."""
+    its own instruction, each shown its own demo set and given a random tip from ``tips``.
+
+    ``form``: "instruction" asks for whole new instructions, "guidance" for one sentence added
+    to the seed instruction (for tiny proposer models: every candidate keeps what the seed
+    states), and "auto" for an instruction, asking once more for guidance when the instruction
+    is rejected (``proposal_filter``: generic, a near-duplicate, or missing a constraint).
+    """
 
     tips: tuple[str, ...] = tuple(TIPS)
+    form: UpfrontForm = "auto"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProposalTally:
+    """What became of the upfront proposals."""
+
+    rejected: Mapping[str, int]
+    """Rejected replies by reason (``proposal_filter.REJECT_REASONS``), re-asked ones included."""
+    skipped: int
+    """Candidate slots left empty: proposals rejected (after the re-ask, if any)."""
 
 
 def propose_candidates(
@@ -62,25 +101,40 @@ def propose_candidates(
     *,
     seed: int,
     display_progress: bool = True,
-) -> tuple[Candidates, int]:
-    """The candidates with ``proposals`` beside every predictor's own instruction, and how many
-    proposals were skipped (unparseable, or a repeat)."""
+) -> tuple[Candidates, ProposalTally]:
+    """The candidates with ``proposals`` beside every predictor's own instruction, and what
+    became of the proposals. A proposal ``proposal_filter`` rejects is dropped, or with
+    ``form="auto"`` asked for once more as guidance (its own rollout)."""
     rng = random.Random(sub_seed(seed, "propose", "tips"))
     predictors: dict[str, PredictorCandidates] = {}
+    rejected: Counter[str] = Counter()
     skipped = 0
     named = program.named_predictors()
     with progress_bar("Proposing instructions", len(named) * (num_candidates - 1),
                       enabled=display_progress) as bar:
         for name, predictor in named:
+            constraints = seed_constraints(predictor.signature,
+                                           _demo_labels(predictor, demo_sets[name]))
             instructions: list[str] = [predictor.signature.instructions]
             records: list[ProposalRecord | None] = [None]
             for index in range(1, num_candidates):
+                forms = _FORMS[proposals.form]
                 settings = ProposalSettings(**asdict(sources), tip=rng.choice(proposals.tips),
-                                            demo_set=index)
-                text = propose_instruction(prompt_lm, predictor, groundings[name], settings,
-                                           rollout=sub_seed(seed, "propose", name, index))
+                                            demo_set=index, form=forms[0])
+                for form in forms:
+                    settings = replace(settings, form=form)
+                    purpose = ("propose", name, index) + (() if form == forms[0] else (form,))
+                    text = propose_instruction(prompt_lm, predictor, groundings[name], settings,
+                                               rollout=sub_seed(seed, *purpose))
+                    reason = ("unparseable" if text is None
+                              else rejection(text, constraints, instructions))
+                    if reason is None:
+                        break
+                    rejected[reason] += 1
+                    if reason == "unparseable":
+                        break
                 bar.advance()
-                if text is None or text in instructions:
+                if text is None or reason is not None:
                     skipped += 1
                     continue
                 instructions.append(text)
@@ -88,7 +142,11 @@ def propose_candidates(
             predictors[name] = PredictorCandidates(
                 instructions=tuple(instructions), demo_sets=tuple(demo_sets[name]),
                 proposals=tuple(records))
-    return Candidates(predictors=predictors), skipped
+    return Candidates(predictors=predictors), ProposalTally(rejected=dict(rejected), skipped=skipped)
+
+
+_FORMS: dict[str, tuple[ProposalForm, ...]] = {
+    "auto": ("instruction", "guidance"), "instruction": ("instruction",), "guidance": ("guidance",)}
 
 
 def propose_instruction(
@@ -99,7 +157,11 @@ def propose_instruction(
     *,
     rollout: int,
 ) -> str | None:
-    """One fresh proposal for ``predictor``; ``None`` when the reply could not be parsed."""
+    """One fresh proposal for ``predictor``; ``None`` when the reply could not be parsed.
+
+    With ``settings.form == "guidance"`` the proposer writes one sentence, and the proposal is
+    the seed instruction followed by it.
+    """
     fields: dict[str, str] = {}
     if settings.dataset_summary and grounding.dataset_summary:
         fields["dataset_description"] = grounding.dataset_summary
@@ -114,20 +176,56 @@ def propose_instruction(
         fields["previous_instructions"] = "\n".join(
             f"Instruction: {shown.text} | Score: {shown.score:.2f}" for shown in grounding.history
         )
-    fields["basic_instruction"] = predictor.signature.instructions
+    seed = predictor.signature.instructions
+    fields["basic_instruction"] = seed
     if TIPS.get(settings.tip):
         fields["tip"] = TIPS[settings.tip]
-    proposer = Predict(Signature.parse(
-        f"{', '.join(fields)} -> proposed_instruction",
-        instructions=_PROPOSER_INSTRUCTION + (_HISTORY_NOTE if "previous_instructions" in fields else ""),
-    ), lm=prompt_lm, max_tokens=200)
+    if settings.form == "guidance":
+        output, instruction, max_tokens = "additional_guidance", _GUIDANCE_INSTRUCTION, 80
+    else:
+        output, instruction, max_tokens = "proposed_instruction", _PROPOSER_INSTRUCTION, 200
+        if "previous_instructions" in fields:
+            instruction += _HISTORY_NOTE
+    proposer = Predict(Signature.parse(f"{', '.join(fields)} -> {output}", instructions=instruction),
+                       lm=prompt_lm, max_tokens=max_tokens)
     with sampling(temperature=settings.temperature, rollout=rollout):
-        return ask(proposer, **fields)
+        text = ask(proposer, **fields)
+    if text is None or settings.form == "instruction":
+        return text
+    guidance = _first_sentence(text.removeprefix(seed).strip())
+    return f"{seed.rstrip()} {guidance}" if guidance else None
+
+
+def _first_sentence(text: str) -> str:
+    """The first sentence of ``text`` on one line (at most ``MAX_GUIDANCE_CHARS``)."""
+    line = " ".join(text.split())
+    match = re.match(r"(.+?[.!?])(?:\s|$)", line)
+    return (match.group(1) if match else line)[:MAX_GUIDANCE_CHARS].strip()
+
+
+MAX_GUIDANCE_CHARS = 300
+"""Guidance beyond this length is cut: one sentence is what the form asks for."""
+
+
+def _demo_labels(predictor: Predict, demo_sets: Sequence[DemoSet]) -> tuple[str, ...]:
+    """The values the predictor's outputs take in the demo sets, when they take few (labels)."""
+    labels: list[str] = []
+    for field in predictor.signature.output_fields:
+        values = {str(demo[field.name]) for demos in demo_sets for demo in demos
+                  if field.name in demo}
+        if 0 < len(values) <= MAX_CATEGORIES:
+            labels.extend(sorted(values))
+    return tuple(labels)
 
 
 _PROPOSER_INSTRUCTION = (
     "Use the information below to write a new instruction for a language model module. The "
     "instruction should tell the module exactly how to turn its inputs into its outputs well."
+)
+_GUIDANCE_INSTRUCTION = (
+    "Read the basic instruction of a language model module and the information below. Write "
+    "one sentence of extra guidance that helps the module follow the basic instruction well on "
+    "this data: what to look at, or what to watch out for. Do not repeat the basic instruction."
 )
 _HISTORY_NOTE = (
     " Earlier instructions are listed with the score the whole program got with them; "

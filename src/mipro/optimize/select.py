@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from mipro.optimize.run.records import FullEvaluation, OptimizationResult, RunUsage
 from mipro.optimize.search import Search
@@ -13,8 +13,8 @@ def best_full_evaluation(evaluations: Sequence[FullEvaluation]) -> FullEvaluatio
     return max(evaluations, key=lambda record: (record.score, -record.after_trial))
 
 
-def select(search: Search, *, usage: RunUsage,
-           skipped_proposals: int) -> OptimizationResult | None:
+def select(search: Search, *, usage: RunUsage, skipped_proposals: int,
+           rejected_proposals: Mapping[str, int]) -> OptimizationResult | None:
     """The run's result, with the best fully evaluated configuration; ``None`` when nothing was
     fully evaluated (the budget ran out first)."""
     evaluations = search.study.full_evaluations()
@@ -28,6 +28,7 @@ def select(search: Search, *, usage: RunUsage,
         trials=tuple(search.study.completed_trials()), full_evaluations=tuple(evaluations),
         usage=usage, candidates=search.candidates, stopped_by_budget=search.stopped_by_budget,
         skipped_proposals=skipped_proposals + search.skipped_proposals,
+        rejected_proposals=rejected_proposals,
         demo_set_overlap=search.candidates.demo_set_overlap(),
         proposal_model=search.strategy.proposal_model(search),
     )

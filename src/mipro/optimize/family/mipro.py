@@ -21,7 +21,7 @@ from mipro.evaluate import Metric
 from mipro.optimize.credit import credit_assignment as credit_strategy
 from mipro.optimize.optimizer import Optimizer
 from mipro.optimize.plan import FEW_SHOT, ZERO_SHOT, Plan
-from mipro.optimize.propose import TIPS, UpfrontProposals, check_tips
+from mipro.optimize.propose import TIPS, UpfrontProposals, check_form, check_tips
 from mipro.optimize.run.proposals import GroundingSources
 
 
@@ -30,7 +30,11 @@ class MIPRO(Optimizer):
 
     Candidates: ``num_candidates`` bootstrapped demo sets and ``num_candidates`` instructions
     per predictor (its own plus proposals grounded in a dataset summary, a program summary,
-    demos and a random tip from ``tips``; switch sources off with ``grounding``). Credit: a
+    demos and a random tip from ``tips``; switch sources off with ``grounding``). Proposals
+    that are generic, near-duplicates or drop a constraint of the seed instruction are
+    rejected; ``proposal_form`` ("auto", "instruction", "guidance") says whether the proposer
+    writes whole instructions, one sentence of guidance added to the seed instruction (for
+    tiny proposer models), or guidance only when an instruction was rejected. Credit: a
     TPE surrogate over every predictor's choices learned from minibatch scores
     (``credit_assignment="greedy"``: coordinate ascent). ``zero_shot=True`` is 0-shot MIPRO:
     instructions only; the final program keeps the demos it came with, and bootstrapped demos
@@ -44,13 +48,14 @@ class MIPRO(Optimizer):
         zero_shot: bool = False,
         grounding: GroundingSources = GroundingSources(),
         tips: Sequence[str] = tuple(TIPS),
+        proposal_form: str = "auto",
         credit_assignment: str = "bayesian",
         **options: Any,
     ) -> None:
         plan = Plan(
             demo_sets=ZERO_SHOT if zero_shot else FEW_SHOT,
             grounding=grounding,
-            proposals=UpfrontProposals(tips=check_tips(tips)),
+            proposals=UpfrontProposals(tips=check_tips(tips), form=check_form(proposal_form)),
             search=credit_strategy(credit_assignment),
         )
         super().__init__(metric, plan=plan, **options)

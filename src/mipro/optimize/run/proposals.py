@@ -2,13 +2,14 @@
 
 *Grounding* is what a proposer may be shown about the task for one predictor (see
 ``grounding.py``); ``GroundingSources`` switches each kind on or off. ``ProposalSettings`` are
-the choices of one proposal: the sources it is shown, which demo set, the tip and the
-temperature. ``ProposalRecord`` keeps them with an instruction candidate.
+the choices of one proposal: the sources it is shown, which demo set, the tip, the
+temperature and the form of the reply. ``ProposalRecord`` keeps them with an instruction candidate.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,14 +26,20 @@ class GroundingSources:
 NO_GROUNDING = GroundingSources(dataset_summary=False, program_summary=False, demos=False)
 
 
+ProposalForm = Literal["instruction", "guidance"]
+"""What a proposer writes: a whole new instruction, or one sentence of guidance that is added
+to the seed instruction (so the candidate keeps everything the seed states)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class ProposalSettings(GroundingSources):
     """The choices of one proposal: the sources it is shown, which of the grounding's demo
-    sets, the tip and the sampling temperature."""
+    sets, the tip, the sampling temperature and the form of the reply."""
 
     demo_set: int = 0
     tip: str = "none"
     temperature: float = 1.0
+    form: ProposalForm = "instruction"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from mipro.lm.usage import UsageSnapshot
@@ -74,7 +74,10 @@ class OptimizationResult:
     candidates: Candidates | None = None
     stopped_by_budget: bool = False
     skipped_proposals: int = 0
-    """Proposals that could not be parsed, or repeated an earlier instruction."""
+    """Proposals that gave no candidate: unparseable, or rejected (after a re-ask, if any)."""
+    rejected_proposals: Mapping[str, int] = field(default_factory=dict)
+    """Rejected upfront proposal replies by reason (``proposal_filter.REJECT_REASONS``),
+    re-asked ones included."""
     demo_set_overlap: float | None = None
     """How much the demo-set candidates overlap (``Candidates.demo_set_overlap``)."""
     proposal_model: ProposalModel | None = None
@@ -85,8 +88,8 @@ def result_summary(result: OptimizationResult, program_failures: int = 0) -> dic
     """What a study keeps of a finished run's result beyond its trials and evaluations: the
     usage, the counts, and every other plain field (e.g. how the winner was selected)."""
     summary: dict[str, Any] = {"usage": result.usage.as_dict(), "program_failures": program_failures}
-    for field in fields(result):
-        value = getattr(result, field.name)
+    for entry in fields(result):
+        value = getattr(result, entry.name)
         if isinstance(value, (bool, int, float, str)) or value is None:
-            summary[field.name] = value
+            summary[entry.name] = value
     return summary

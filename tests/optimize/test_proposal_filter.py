@@ -1,0 +1,152 @@
+"""Instruction candidates that stay on task: the filter, and how proposals go through it."""
+
+from typing import Literal
+
+import pytest
+
+from mipro import ConfigurationError
+from mipro.optimize import MIPRO
+from mipro.optimize.proposal_filter import rejection, seed_constraints, similarity
+from mipro.optimize.propose import UpfrontProposals, propose_candidates
+from mipro.optimize.run.grounding import Grounding
+from mipro.optimize.run.proposals import GroundingSources
+from mipro.program import Module, Predict
+from mipro.signatures import InputField, OutputField, Signature, ensure_signature
+from mipro.testing import ScriptedLM
+
+
+class Sentiment(Signature):
+    """Classify the sentiment of the review as positive or negative."""
+
+    review: str = InputField()
+    sentiment: Literal["positive", "negative"] = OutputField()
+
+
+class Iris(Signature):
+    """Given the petal and sepal dimensions in cm, predict the iris species: setosa, versicolor, or virginica."""
+
+    petal_length: str = InputField()
+    sepal_length: str = InputField()
+    answer: Literal["setosa", "versicolor", "virginica"] = OutputField()
+
+
+SENTIMENT, IRIS = ensure_signature(Sentiment), ensure_signature(Iris)
+GENERIC = "Predicts a response based on a given signature and few-shot demonstrations."
+
+
+def test_a_description_of_the_module_is_generic():
+    constraints = seed_constraints(SENTIMENT)
+    assert rejection(GENERIC, constraints, [SENTIMENT.instructions]) == "generic"
+    assert rejection("Use the few-shot demonstrations to produce the output fields.", constraints,
+                     [SENTIMENT.instructions]) == "generic"
+    on_task = "Read the review and decide whether its sentiment is positive or negative overall."
+    assert rejection(on_task, constraints, [SENTIMENT.instructions]) is None
+
+
+def test_a_proposal_that_drops_a_label_the_seed_names_misses_a_constraint():
+    constraints = seed_constraints(IRIS)
+    assert constraints.labels == ("setosa", "versicolor", "virginica")
+    kept = [IRIS.instructions]
+    for dropped in ("Given the petal and sepal dimensions in cm, determine the color of the iris species.",
+                    "From the petal length and width, predict the iris species: setosa, setosa, or virginica."):
+        assert rejection(dropped, constraints, kept) == "missing_constraint"
+    whole = "Compare petal and sepal sizes in cm to name the species: setosa, versicolor or virginica."
+    assert rejection(whole, constraints, kept) is None
+
+
+def test_labels_count_only_when_the_seed_instruction_names_them():
+    quiet = SENTIMENT.with_instructions("Judge the review.")
+    assert seed_constraints(quiet).labels == ()
+    assert rejection("Judge the tone of the review carefully.", seed_constraints(quiet),
+                     [quiet.instructions]) is None
+    # Labels of a str output, from the values its demos take, when the seed names them.
+    yes_no = Signature.parse("question -> answer", instructions="Answer the question with yes or no.")
+    assert seed_constraints(yes_no, ["yes", "no"]).labels == ("no", "yes")
+
+
+def test_format_rules_of_the_seed_must_be_kept():
+    seed = Signature.parse("question -> answer", instructions="Answer the trivia question in one word.")
+    constraints = seed_constraints(seed)
+    assert constraints.format_rules == ("one word",)
+    assert rejection("Answer the trivia question with a full explanation.", constraints,
+                     [seed.instructions]) == "missing_constraint"
+    assert rejection("Think about the trivia question, then reply in one word.", constraints,
+                     [seed.instructions]) is None
+
+
+def test_repeats_and_near_duplicates_are_rejected():
+    constraints = seed_constraints(SENTIMENT)
+    kept = [SENTIMENT.instructions]
+    assert rejection(SENTIMENT.instructions, constraints, kept) == "repeat"
+    near = "Classify the sentiment of this review as positive or negative."
+    assert similarity(near, SENTIMENT.instructions) >= 0.8
+    assert rejection(near, constraints, kept) == "near_duplicate"
+
+
+def test_guidance_added_to_the_seed_keeps_its_constraints_but_must_be_on_task():
+    constraints = seed_constraints(IRIS)
+    kept = [IRIS.instructions]
+    assert rejection(f"{IRIS.instructions} Long petals point to virginica.", constraints, kept) is None
+    for off_task in ("Follow the signature and the few-shot demonstrations closely.",
+                     "This is a one-line Python function that takes a list of 3D", "1"):
+        assert rejection(f"{IRIS.instructions} {off_task}", constraints, kept) == "generic"
+
+
+class Classifier(Module):
+    def __init__(self, lm):
+        self.predict = Predict(IRIS, lm=lm)
+
+    def forward(self, **inputs):
+        return self.predict(**inputs)
+
+
+def proposer(instructions, guidance):
+    """A scripted proposer: the next whole instruction, or the next guidance sentence."""
+    instructions, guidance = list(instructions), list(guidance)
+
+    def reply(request):
+        label = request.prompt.rsplit("\n", 1)[-1]
+        return " " + (guidance if label == "Additional Guidance:" else instructions).pop(0)
+    return ScriptedLM(reply)
+
+
+def propose(lm, form, num_candidates):
+    grounding = Grounding(dataset_summary="", program_summary="", role="")
+    return propose_candidates(lm, Classifier(lm), {"predict": [()]}, {"predict": grounding},
+                              GroundingSources(), UpfrontProposals(form=form), num_candidates,
+                              seed=0, display_progress=False)
+
+
+def test_rejected_proposals_are_counted_by_reason_and_asked_again_as_guidance():
+    drops_label = "From the petal sizes, predict the iris species: setosa or virginica."
+    good = "Compare petal and sepal sizes in cm to name the species: setosa, versicolor or virginica."
+    lm = proposer([GENERIC, drops_label, good], ["Setosa has by far the shortest petals.",
+                                                 "Use the module signature to answer."])
+    candidates, tally = propose(lm, "auto", num_candidates=4)
+    instructions = candidates.predictors["predict"].instructions
+    assert instructions == (IRIS.instructions,
+                            f"{IRIS.instructions} Setosa has by far the shortest petals.", good)
+    assert tally.rejected == {"generic": 2, "missing_constraint": 1}
+    assert tally.skipped == 1
+    forms = [record.form for record in candidates.predictors["predict"].proposals[1:]]
+    assert forms == ["guidance", "instruction"]
+
+
+def test_instruction_form_drops_rejected_proposals_without_asking_again():
+    lm = proposer([GENERIC, GENERIC], [])
+    candidates, tally = propose(lm, "instruction", num_candidates=3)
+    assert candidates.predictors["predict"].instructions == (IRIS.instructions,)
+    assert tally.rejected == {"generic": 2} and tally.skipped == 2 and len(lm.requests) == 2
+
+
+def test_guidance_form_keeps_only_the_first_sentence_after_the_seed():
+    lm = proposer([], [f"{IRIS.instructions} Versicolor sits between the two. Also note this."])
+    candidates, tally = propose(lm, "guidance", num_candidates=2)
+    assert candidates.predictors["predict"].instructions[1] == (
+        f"{IRIS.instructions} Versicolor sits between the two.")
+    assert tally.rejected == {}
+
+
+def test_an_unknown_proposal_form_is_a_configuration_error():
+    with pytest.raises(ConfigurationError, match="proposal_form must be one of"):
+        MIPRO(lambda example, prediction: 1.0, proposal_form="poem")
