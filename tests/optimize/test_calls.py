@@ -1,11 +1,12 @@
-"""Where a run spends its LM calls: every validation example the user gave, and a planned count
-that says so."""
+"""Where a run spends its LM calls: every validation example the user gave, no example scored
+twice for one configuration, and a planned count that says so."""
 
 import re
 
 import pytest
 
-from mipro.optimize import MIPRO
+from mipro.optimize import MIPRO, BayesianBootstrap
+from mipro.optimize.run.candidates import configuration_key
 from mipro.testing import SimulatedLM, SimulatedProgram, exact_answer, make_examples
 
 TRAIN = make_examples(100)
@@ -41,6 +42,26 @@ def test_the_user_may_cap_the_validation_set(tmp_path, capsys):
                            minibatch_size=20, max_valset=60)
     assert len(seen & {example.question for example in val}) == 60
     assert "all 60 validation examples, capped by max_valset=60" in capsys.readouterr().err
+
+
+def test_no_configuration_scores_an_example_twice(tmp_path):
+    # Labeled demo sets only, so every task-LM call is the search's (2 calls an example).
+    optimizer = BayesianBootstrap(exact_answer, task_lm=SimulatedLM(), credit_assignment="greedy",
+                                  max_bootstrapped_demos=0, auto=None, num_candidates=4,
+                                  num_trials=6, minibatch_size=20, full_eval_every=2, seed=0,
+                                  verbose=False, storage=f"sqlite:///{tmp_path / 's.db'}")
+    optimizer.compile(SimulatedProgram(), TRAIN, make_examples(40, start=100))
+    result = optimizer.result
+    baseline = result.full_evaluations[0].configuration
+    # Greedy credit scores the program as given first, on examples its full evaluation scored.
+    assert {**baseline, **result.trials[0].configuration} == baseline
+    scored = {(configuration_key(e.configuration), i) for e in result.full_evaluations
+              for i in range(40)}
+    scored |= {(configuration_key({**baseline, **trial.configuration}), i)
+               for trial in result.trials for i in trial.minibatch_ids}
+    runs = 40 * len(result.full_evaluations) + 20 * len(result.trials)
+    assert len(result.full_evaluations) >= 3 and len(scored) < runs
+    assert result.usage.task_lm.calls == 2 * len(scored)
 
 
 def test_the_planned_task_calls_bound_what_the_run_spends(tmp_path, capsys):

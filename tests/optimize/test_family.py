@@ -164,14 +164,20 @@ def test_opro_resumes_from_its_study_as_if_never_stopped(tmp_path):
     assert resumed.result.trials[:3] == first.result.trials
     assert resumed.result.trials == whole.result.trials
     assert resumed.result.candidates == whole.result.candidates
-    # Nothing was redone: no bootstrapping, no summaries, only the 3 new rounds' proposals.
+    # Nothing was redone: no bootstrapping, no summaries, only the 3 new rounds' proposals,
+    # their minibatches, and the new full evaluations, each without the examples its
+    # configuration's minibatches in this process already scored.
     assert resumed.result.usage.prompt_lm.calls == 3 * 2
-    assert lm.usage.calls == 3 * 2 + 2 * 3 * 10 + 2 * 40 * (len(resumed.result.full_evaluations)
-                                                            - len(first.result.full_evaluations))
+    full_runs = 0
+    for evaluation in resumed.result.full_evaluations[len(first.result.full_evaluations):]:
+        scored = {i for trial in resumed.result.trials[3:] for i in trial.minibatch_ids
+                  if {**evaluation.configuration, **trial.configuration} == evaluation.configuration}
+        full_runs += len(VAL) - len(scored)
+    assert lm.usage.calls == 3 * 2 + 2 * 3 * 10 + 2 * full_runs
 
 
 def test_mipro_plus_plus_resumes_after_the_budget_ran_out(tmp_path):
-    stopped, _ = run("mipro++", tmp_path, SimulatedLM(), max_lm_calls=400)
+    stopped, _ = run("mipro++", tmp_path, SimulatedLM(), max_lm_calls=360)
     assert stopped.result.stopped_by_budget and 0 < len(stopped.result.trials) < 8
     lm = SimulatedLM()
     resumed, _ = run("mipro++", tmp_path, lm)

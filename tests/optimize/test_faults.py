@@ -142,7 +142,7 @@ class Outage(BaseLM):
         return self.inner(request)
 
 
-@pytest.mark.parametrize("down_from", [30, 52, 90, 200, 380])  # of a run's 419 requests
+@pytest.mark.parametrize("down_from", [30, 41, 90, 200, 300])  # of a run's 315 requests
 def test_lm_outage_stops_the_run_unscored_and_a_rerun_resumes(tmp_path, down_from):
     with pytest.raises(RunInterruptedError) as caught:
         optimize(tmp_path, Outage(down_from))

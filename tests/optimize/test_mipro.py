@@ -9,7 +9,7 @@ import pytest
 
 from mipro import ConfigurationError
 from mipro.optimize import MIPRO
-from mipro.optimize.run.candidates import build_program
+from mipro.optimize.run.candidates import build_program, configuration_key
 from mipro.optimize.run.seeds import sub_seed
 from mipro.testing import SimulatedLM, SimulatedProgram, exact_answer, make_examples
 
@@ -109,10 +109,17 @@ def test_killed_run_resumes_without_redoing_finished_trials(tmp_path):
     assert {n: after[n] for n in before} == before
     assert len(after) == 12
     # Nothing finished was redone: no proposals, no bootstrapping, no baseline evaluation;
-    # only the 5 remaining trials and the final full evaluation ran (2 LM calls an example).
+    # only the 5 remaining trials and the final full evaluation ran (2 LM calls an example),
+    # and no configuration ran an example twice in this process.
     usage = optimizer.result.usage
     assert usage.prompt_lm.calls == 0
-    assert usage.task_lm.calls == 2 * (5 * 20 + 100)
+    final = optimizer.result.full_evaluations[-1]
+    assert final.after_trial == optimizer.result.trials[-1].number
+    assert len(optimizer.result.full_evaluations) == 2
+    scored = {(configuration_key(trial.configuration), i)
+              for trial in optimizer.result.trials[7:] for i in trial.minibatch_ids}
+    scored |= {(configuration_key(final.configuration), i) for i in range(len(VAL))}
+    assert usage.task_lm.calls == 2 * len(scored)
     assert [t.state.name for t in study.trials].count("FAIL") == 1
 
 

@@ -75,7 +75,8 @@ def test_the_search_ends_when_the_strategy_has_nothing_left(tmp_path):
 def test_a_spent_budget_stops_the_search_without_raising(tmp_path):
     search, lm = make_search(tmp_path, DemoSetsInTurn(), max_calls=2 * 30 + 2 * 5 * 2)
     search.run()
-    assert search.stopped_by_budget and len(search.study.completed_trials()) == 2
+    # Trial 0 is the program as given, whose full evaluation scored its examples already.
+    assert search.stopped_by_budget and len(search.study.completed_trials()) == 3
     assert lm.budget.used == 2 * 30 + 2 * 5 * 2
 
 
@@ -109,8 +110,10 @@ def test_a_configuration_is_fully_evaluated_once(tmp_path):
 
 
 @pytest.mark.parametrize("schedule,valset,runs", [(SearchSchedule(num_trials=10, minibatch_size=5,
-                                                                   full_eval_every=5), 30, 10 * 5 + 4 * 30)])
+                                                                   full_eval_every=5),
+                                                    30, 10 * 5 + 30 + 3 * (30 - 5))])
 def test_planned_program_runs_count_minibatches_and_full_evaluations(schedule, valset, runs):
+    # The baseline's full evaluation, then 3 more, each without the minibatch it already has.
     assert DemoSetsInTurn().planned_program_runs(schedule, valset) == runs
 
 

@@ -357,7 +357,8 @@ class Optimizer:
             f"(at most {bootstrap} bootstrapping on up to {runs} training examples, stopping once "
             f"every demo set can be filled; {search} search: {run.schedule.num_trials} trials on "
             f"minibatches of {min(run.schedule.minibatch_size, len(run.valset))}, full evaluations "
-            f"on all {len(run.valset)} validation examples{capped}) and about {prompt} prompt-LM"
+            f"on all {len(run.valset)} validation examples{capped}, no example scored twice for "
+            f"one configuration) and about {prompt} prompt-LM"
             + (f" (up to {reasks} more if rejected proposals are asked again)" if reasks else "")
             + (f"; hard cap {self.max_lm_calls}" if self.max_lm_calls else ""))
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from mipro.errors import BudgetExhausted
-from mipro.evaluate import Evaluate, EvaluationResult, Metric, error_budget
+from mipro.evaluate import Evaluate, Metric, error_budget
 from mipro.lm.base import LM
 from mipro.optimize.run.candidates import Candidates, Configuration, build_program, configuration_key
 from mipro.optimize.run.grounding import Grounding
@@ -69,10 +69,12 @@ class SearchStrategy(ABC):
         return num_trials
 
     def planned_program_runs(self, schedule: SearchSchedule, valset_size: int) -> int:
-        """About how many times the search runs the program: minibatches and full evaluations."""
-        full_evaluations = 2 + schedule.num_trials // schedule.full_eval_every
-        return (schedule.num_trials * min(schedule.minibatch_size, valset_size)
-                + full_evaluations * valset_size)
+        """About how many times the search runs the program: minibatches, the baseline's full
+        evaluation, and the later full evaluations, which skip the examples their
+        configuration's minibatch already scored."""
+        minibatch = min(schedule.minibatch_size, valset_size)
+        later = 1 + schedule.num_trials // schedule.full_eval_every
+        return schedule.num_trials * minibatch + valset_size + later * (valset_size - minibatch)
 
     def planned_proposals(self, num_trials: int, num_predictors: int) -> int:
         """How many instructions the search itself proposes."""
@@ -112,6 +114,8 @@ class Search:
     program_failures: int = field(default=0, init=False)
     """Examples, over this process's evaluations, on which the program's code raised."""
     _companions: dict[str, RunStudy] = field(default_factory=dict, init=False)
+    _scores: dict[str, dict[int, float]] = field(default_factory=dict, init=False)
+    """Per configuration (key), the score of every validation example it passed through."""
 
     def run(self) -> None:
         """Evaluate the baseline, then trial after trial; raises nothing on budget exhaustion.
@@ -151,7 +155,7 @@ class Search:
     def score(self, configuration: Configuration, ids: Sequence[int]) -> float:
         """The mean score of ``configuration`` on the validation examples ``ids``. Raises, and
         scores nothing, when the LM fails or the metric is broken (``evaluate.py``)."""
-        return self._evaluate(configuration, ids, "Trial").score
+        return self._evaluate(configuration, ids, "Trial")[0]
 
     def evaluate_best_unevaluated(self, *, after_trial: int) -> FullEvaluation | None:
         """Fully evaluate the configuration with the best mean minibatch score not yet evaluated."""
@@ -175,26 +179,43 @@ class Search:
         stored = self.study.full_evaluation(configuration)
         if stored is not None:
             return stored
-        result = self._evaluate(configuration, range(len(self.valset)), "Full evaluation")
-        record = FullEvaluation(configuration=configuration, score=result.score,
-                                after_trial=after_trial, num_failed=result.num_failed)
+        everything = range(len(self.valset))
+        score, num_failed = self._evaluate(configuration, everything, "Full evaluation")
+        record = FullEvaluation(configuration=configuration, score=score,
+                                after_trial=after_trial, num_failed=num_failed)
         self.study.add_full_evaluation(record)
         if self.on_full_evaluation:
             self.on_full_evaluation(record)
         return record
 
     def _evaluate(self, configuration: Configuration, ids: Sequence[int],
-                  what: str) -> EvaluationResult:
-        """Score ``configuration`` on the validation examples ``ids``. The program's code may
-        raise on up to ``max_errors`` of them, and never on all."""
-        program = build_program(self.program, self.candidates, configuration)
-        evaluate = Evaluate(self.valset, self.metric, num_threads=self.num_threads,
-                            max_errors=error_budget(self.max_errors, len(ids)),
-                            display_progress=self.display_progress,
-                            description=what, dataset="valset")
-        result = evaluate(program, ids=ids)
-        self.program_failures += result.program_failures
-        return result
+                  what: str) -> tuple[float, int]:
+        """The mean score of ``configuration`` on the validation examples ``ids``, and on how
+        many the prompt or the program failed. The program's code may raise on up to
+        ``max_errors`` of them, and never on all. An example this configuration already passed
+        through in this search (a minibatch, the baseline's full evaluation) is not run again:
+        its score is reused."""
+        configuration = {**self.candidates.baseline(), **configuration}
+        known = self._scores.setdefault(configuration_key(configuration), {})
+        missing = [i for i in ids if i not in known]
+        fresh: dict[int, float] = {}
+        num_failed = 0
+        if missing:
+            program = build_program(self.program, self.candidates, configuration)
+            evaluate = Evaluate(self.valset, self.metric, num_threads=self.num_threads,
+                                max_errors=error_budget(self.max_errors, len(ids)),
+                                display_progress=self.display_progress,
+                                description=what, dataset="valset")
+            result = evaluate(program, ids=missing)
+            self.program_failures += result.program_failures
+            for outcome in result.results:
+                fresh[outcome.index] = outcome.score
+                if outcome.error is None:
+                    known[outcome.index] = outcome.score  # a failure is run again next time
+                else:
+                    num_failed += 1
+        scores = [fresh[i] if i in fresh else known[i] for i in ids]
+        return sum(scores) / len(scores), num_failed
 
     def _last_trial_number(self) -> int:
         trials = self.study.completed_trials()
