@@ -92,15 +92,17 @@ def test_quiet_and_verbose_are_accepted_before_the_command(task_file, capsys):
 
 
 def test_ctrl_c_exits_130_with_a_resume_hint_and_the_resume_finishes(tmp_path):
-    # 60 ms per call: the run lasts long enough that a busy machine cannot finish it between
-    # "Trial 2/8" and the signal (at 20 ms, a loaded CI box once did, and exited 0)
-    write_task_file(tmp_path, doc=" with 60 ms per call, so that a run lasts several seconds",
-                    reply="time.sleep(0.06)")
+    write_task_file(tmp_path, doc=" with 20 ms per call, so that a run lasts a few seconds",
+                    reply="time.sleep(0.02)")
     command = ["optimize", "--program-file", "task.py", "--num-candidates", "3",
                "--minibatch-size", "10", "--num-trials", "8"]
+    # A cache of its own: the session's shared reply cache may already hold these replies
+    # (other tests run the same task file), and cached replies skip the delay, so the run
+    # would end before the signal.
+    env = {**_env(), "MIPRO_CACHE_DIR": str(tmp_path / "cache")}
     process = subprocess.Popen([sys.executable, "-m", "mipro", *command], cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=_env())
+                               env=env)
     err_lines, reader = _read_lines(process.stderr)
     deadline = time.monotonic() + 90
     while not any(line.startswith("Trial   2/8") for line in err_lines):

@@ -1,8 +1,20 @@
-import os, signal, threading
+import os
+import signal
+
 import pytest
+
 from mipro.optimize.run.study import _interrupts_deferred
 
-def test_ctrl_c_inside_the_block_arrives_after_it():
+
+@pytest.fixture
+def default_ctrl_c():
+    """Python's own SIGINT handler for the test (an earlier test may have installed another)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_inside_the_block_arrives_after_it(default_ctrl_c):
     done = []
     with pytest.raises(KeyboardInterrupt):
         with _interrupts_deferred():
