@@ -100,9 +100,11 @@ def test_ctrl_c_exits_130_with_a_resume_hint_and_the_resume_finishes(tmp_path):
     # (other tests run the same task file), and cached replies skip the delay, so the run
     # would end before the signal.
     env = {**_env(), "MIPRO_CACHE_DIR": str(tmp_path / "cache")}
+    # preexec_fn: Ctrl-C works in the child even when this test runs where SIGINT is ignored
+    # (a job a non-interactive shell started with `&`), whose children inherit SIG_IGN.
     process = subprocess.Popen([sys.executable, "-m", "mipro", *command], cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=env)
+                               env=env, preexec_fn=_default_sigint)
     err_lines, reader = _read_lines(process.stderr)
     deadline = time.monotonic() + 90
     while not any(line.startswith("Trial   2/8") for line in err_lines):
@@ -125,6 +127,10 @@ def test_ctrl_c_exits_130_with_a_resume_hint_and_the_resume_finishes(tmp_path):
     assert resumed.stdout.startswith("Run task-mipro-seed0: 8 trials")
     assert "Trial   1/8" not in resumed.stderr  # finished trials are not run again
     assert _completed_trials(tmp_path) == 8
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _read_lines(stream) -> tuple[list[str], threading.Thread]:
