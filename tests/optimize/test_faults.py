@@ -151,7 +151,7 @@ def test_lm_outage_stops_the_run_unscored_and_a_rerun_resumes(tmp_path, down_fro
     assert "run again with the same run_name to resume" in message
     assert isinstance(caught.value.cause, LMUnavailableError) and caught.value.retryable
 
-    optimizer, _ = optimize(tmp_path, SimulatedLM())
+    optimizer, _ = optimize(tmp_path, Outage(down_from=math.inf))  # the same LM, back up
     result = optimizer.result
     assert len(result.trials) == 6
     assert mis_scored(result, VAL) == []
@@ -190,7 +190,7 @@ def test_short_outage_in_every_stage_never_becomes_a_score(tmp_path):
         except RunInterruptedError:
             continue
     else:
-        optimizer, _ = optimize(tmp_path, SimulatedLM())
+        optimizer, _ = optimize(tmp_path, Outage(down_from=math.inf))
     assert len(optimizer.result.trials) == 6
     assert mis_scored(optimizer.result, VAL) == []
     assert not any(math.isnan(e.score) for e in optimizer.result.full_evaluations)

@@ -12,6 +12,8 @@ from mipro.optimize import MIPRO
 from mipro.optimize.run.candidates import build_program, configuration_key
 from mipro.optimize.run.seeds import sub_seed
 from mipro.testing import SimulatedLM, SimulatedProgram, exact_answer, make_examples
+from tests.optimize import killable
+from tests.optimize.killable import run_killable
 
 TRAIN, VAL = make_examples(100), make_examples(100, start=100)
 
@@ -74,37 +76,19 @@ def test_seed_zero_is_a_seed_in_a_fresh_process(tmp_path):
 
 def test_killed_run_resumes_without_redoing_finished_trials(tmp_path):
     storage = f"sqlite:///{tmp_path / 'study.db'}"
+    settings = dict(num_candidates=5, num_trials=12, minibatch_size=20, full_eval_every=100,
+                    train=100, val=100)
     # A worker that SIGKILLs itself in the middle of trial 8's minibatch.
-    script = textwrap.dedent(f"""
-        import os, signal
-        from mipro.optimize import MIPRO
-        from mipro.testing import SimulatedLM, SimulatedProgram, exact_answer, make_examples
-        calls = 0
-        def metric(example, prediction):
-            global calls
-            calls += 1
-            if calls == 48 + 100 + 20 * 7 + 10:  # bootstrap budget, baseline, 7 trials, 10 more
-                os.kill(os.getpid(), signal.SIGKILL)
-            return exact_answer(example, prediction)
-        MIPRO(metric, task_lm=SimulatedLM(), auto=None, num_candidates=5, num_trials=12,
-              minibatch_size=20, full_eval_every=100, seed=0, verbose=False, run_name="resume",
-              storage={storage!r}, max_bootstrapped_demos=4).compile(
-            SimulatedProgram(), make_examples(100), make_examples(100, start=100))
-    """)
-    killed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    killed = run_killable(storage, settings, KILL_AT="trial:8:10")
     assert killed.returncode == -signal.SIGKILL, killed.stderr
 
     import optuna
-    study = optuna.load_study(study_name="resume", storage=storage)
+    study = optuna.load_study(study_name="run", storage=storage)
     before = {t.number: (t.params, t.value) for t in study.trials if t.state.name == "COMPLETE"}
     assert len(before) == 7
     assert [t.state.name for t in study.trials if t.number not in before] == ["RUNNING"]
 
-    lm = SimulatedLM()
-    optimizer = MIPRO(exact_answer, task_lm=lm, auto=None, num_candidates=5, num_trials=12,
-                      minibatch_size=20, full_eval_every=100, seed=0, verbose=False,
-                      run_name="resume", storage=storage)
-    optimizer.compile(SimulatedProgram(), TRAIN, VAL)
+    optimizer, lm = killable.compile_run(storage, settings)
     after = {t.number: (t.params, t.value) for t in study.trials if t.state.name == "COMPLETE"}
     assert {n: after[n] for n in before} == before
     assert len(after) == 12

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import pytest
 
 from mipro.optimize.run.candidates import Candidates, PredictorCandidates, demos_param
-from mipro.optimize.run.budget import BudgetedLM, CallBudget
+from mipro.optimize.run.budget import BudgetedLM
 from mipro.optimize.run.records import TrialRecord
 from mipro.optimize.run.study import RunStudy
 from mipro.optimize.search import Search, SearchSchedule, SearchStrategy
@@ -42,9 +42,8 @@ class DemoSetsInTurn(SearchStrategy):
 
 def make_search(tmp_path, strategy, *, num_trials=6, full_eval_every=3, max_calls=None, seed=0,
                 num_demo_sets=4):
-    budget = CallBudget(max_calls)
-    lm = BudgetedLM(SimulatedLM(), budget)
-    study = RunStudy("search", f"sqlite:///{tmp_path / 'study.db'}", {})
+    study = RunStudy.open("search", f"sqlite:///{tmp_path / 'study.db'}", {})
+    lm = BudgetedLM(SimulatedLM(), study.call_budget(max_calls))
     return Search(strategy=strategy, program=SimulatedProgram(lm), candidates=candidates(num_demo_sets),
                   groundings={}, valset=VAL, metric=exact_answer, study=study,
                   schedule=SearchSchedule(num_trials=num_trials, minibatch_size=5,
@@ -94,10 +93,11 @@ def test_the_best_mean_minibatch_score_not_yet_evaluated_is_evaluated_next(tmp_p
     for configuration, score in (({"hint.demos": 1}, 0.2), ({"hint.demos": 2}, 0.9),
                                  ({"hint.demos": 2}, 0.1), ({"hint.demos": 3}, 0.4)):
         search.study.add_trial(configuration, score, [0])
-    first = search.evaluate_best_unevaluated(after_trial=3)
-    second = search.evaluate_best_unevaluated(after_trial=3)
-    assert first.configuration["hint.demos"] == 2  # mean 0.5 beats 0.4 and 0.2
-    assert second.configuration["hint.demos"] == 3
+    first = search.best_unevaluated(up_to=3)
+    assert first["hint.demos"] == 2  # mean 0.5 beats 0.4 and 0.2
+    search.full_evaluate(first, after_trial=3)
+    assert search.best_unevaluated(up_to=3)["hint.demos"] == 3
+    assert search.best_unevaluated(up_to=0)["hint.demos"] == 1  # only trials 0..up_to count
 
 
 def test_a_configuration_is_fully_evaluated_once(tmp_path):

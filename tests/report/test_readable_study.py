@@ -4,7 +4,7 @@ import optuna
 import pytest
 
 from mipro import ConfigurationError, load_run
-from mipro.optimize.run.study import storage_url
+from mipro.optimize.run.storage import storage_url
 
 
 def test_the_study_names_its_objective_and_stores_what_each_trial_tried(finished_run):

@@ -33,6 +33,8 @@ def redact_url(url: str) -> str:
             [(name, MASK if _SECRET_PARAMETER.search(name) else value) for name, value in pairs],
             safe="*",
         )
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url  # nothing to mask (and ``sqlite:///path`` keeps its three slashes)
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 

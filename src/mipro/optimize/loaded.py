@@ -13,7 +13,8 @@ from mipro.errors import ConfigurationError
 from mipro.optimize.run.candidates import Candidates, Configuration, build_program
 from mipro.optimize.run.records import FullEvaluation, OptimizationResult, RunUsage, TrialRecord
 from mipro.optimize.run.readable import WINNER
-from mipro.optimize.run.study import RunStudy, absolute_url, storage_url
+from mipro.optimize.run.storage import absolute_url, storage_url
+from mipro.optimize.run.study import RunStudy
 from mipro.optimize.select import best_full_evaluation
 from mipro.program import Module
 

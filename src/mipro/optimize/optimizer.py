@@ -10,11 +10,10 @@ run keeps and spends (its study, candidates, records, LM-call budget) is in ``ru
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
+import math
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from mipro.errors import BudgetExhausted, ConfigurationError, LMError, RunInterruptedError
@@ -25,7 +24,7 @@ from mipro.optimize.bootstrap import BootstrapRequest, bootstrap_budget, bootstr
 from mipro.optimize.ground import ground
 from mipro.optimize.plan import Plan
 from mipro.optimize.propose import ProposalTally, propose_candidates
-from mipro.optimize.run.budget import BudgetedLM, CallBudget
+from mipro.optimize.run.budget import BudgetedLM
 from mipro.optimize.run.callbacks import Callback, FullEvaluationEnd, TrialEnd
 from mipro.optimize.run.candidates import (
     Candidates,
@@ -34,6 +33,13 @@ from mipro.optimize.run.candidates import (
     describe_configuration,
     fixed_instructions,
     instruction_param,
+)
+from mipro.optimize.run.fingerprint import (
+    describe_data,
+    describe_lm,
+    describe_metric,
+    describe_program,
+    digest,
 )
 from mipro.optimize.run.grounding import Grounding
 from mipro.optimize.run.presets import Counts, resolve_counts
@@ -80,7 +86,9 @@ class Optimizer:
     (cache hits are free), so optimizers can be compared at equal budget; ``result.usage``
     reports task-LM and prompt-LM calls and tokens apart. The run is an Optuna study in
     ``storage`` (default ``./mipro_runs/<run_name>.db``): running again with the same
-    ``run_name`` resumes it.
+    ``run_name`` resumes it, and is refused when anything that changes the result differs
+    (metric, program, LMs, data, settings: the run's fingerprint). ``fresh=True`` deletes the
+    stored run and starts over. Any int ``seed`` works.
 
     Failures are never scores of the configuration being tried, except the prompt's own: a
     reply that does not parse scores 0 and is counted per predictor. The program's code may
@@ -119,23 +127,30 @@ class Optimizer:
         max_errors: int | None = 10,
         verbose: bool = True,
         callbacks: Sequence[Callback] = (),
+        fresh: bool = False,
     ) -> None:
         if not callable(metric):
             raise ConfigurationError(f"metric must be callable(example, prediction), got {metric!r}")
+        _check_int("seed", seed)
         for name, value, least in (("minibatch_size", minibatch_size, 1),
                                    ("full_eval_every", full_eval_every, 1),
                                    ("num_threads", num_threads, 1),
                                    ("max_bootstrapped_demos", max_bootstrapped_demos, 0),
                                    ("max_labeled_demos", max_labeled_demos, 0)):
-            if value < least:
-                raise ConfigurationError(f"{name} must be >= {least}, got {value}")
-        if max_errors is not None and max_errors < 0:
-            raise ConfigurationError(f"max_errors must be >= 0 or None, got {max_errors}")
-        if n_startup_trials is not None and n_startup_trials < 0:
-            raise ConfigurationError(f"n_startup_trials must be >= 0 or None, got {n_startup_trials}")
-        for name, cap in (("max_lm_calls", max_lm_calls), ("max_valset", max_valset)):
-            if cap is not None and cap < 1:
-                raise ConfigurationError(f"{name} must be >= 1 or None, got {cap}")
+            _check_int(name, value, least=least)
+        for name, optional, least in (("num_candidates", num_candidates, 1),
+                                      ("num_trials", num_trials, 1),
+                                      ("max_lm_calls", max_lm_calls, 1),
+                                      ("max_errors", max_errors, 0),
+                                      ("n_startup_trials", n_startup_trials, 0),
+                                      ("max_valset", max_valset, 1)):
+            if optional is not None:
+                _check_int(name, optional, least=least, or_none=True)
+        if (isinstance(metric_threshold, bool) or not isinstance(metric_threshold, (int, float))
+                or math.isnan(metric_threshold)):
+            raise ConfigurationError(
+                f"metric_threshold must be a number (a trace passes when its metric score is "
+                f">= it), got {metric_threshold!r}")
         resolve_counts(auto, 1, num_candidates, num_trials)  # fail early on a bad preset
         self.metric, self.plan = metric, plan
         self.task_lm, self.prompt_lm, self.teacher_lm = task_lm, prompt_lm, teacher_lm
@@ -148,6 +163,7 @@ class Optimizer:
         self.run_name, self.storage = run_name, storage
         self.num_threads, self.max_errors, self.verbose = num_threads, max_errors, verbose
         self.callbacks = list(callbacks)
+        self.fresh = fresh
         self.result: OptimizationResult | None = None
 
     def compile(self, program: Module, trainset: Sequence[Example],
@@ -160,25 +176,29 @@ class Optimizer:
         if note:
             self._say(note)
         run = self._open_run(program, trainset, valset, counts)
-        candidates, groundings = run.study.load_candidates(), run.study.load_groundings()
-        tally = ProposalTally(rejected={}, skipped=0)
-        if candidates is None or groundings is None:  # else a resumed run goes on searching
-            try:
-                with self._stop_on_lm_failure(run, "while bootstrapping demo sets"):
-                    demo_sets = self._bootstrap(run)
-                with self._stop_on_lm_failure(run, "while summarizing the data and program"):
-                    groundings = self._ground(run, demo_sets)
-                with self._stop_on_lm_failure(run, "while proposing instructions"):
-                    candidates, tally = self._propose(run, demo_sets, groundings)
-            except BudgetExhausted:
-                self._say("The LM-call budget ran out before the search; returning the program as given.")
-                self.result = _empty_result(run)
-                return program.deepcopy()
-            run.study.save_groundings(groundings)
-            run.study.save_candidates(candidates)
+        try:
+            candidates, groundings, built = run.study.candidates(
+                lambda: self._build_candidates(run),
+                on_wait=lambda holder: self._say(f"Waiting for {holder}, which builds the "
+                                                 "candidates of this run."))
+        except BudgetExhausted:
+            self._say("The LM-call budget ran out before the search; returning the program as given.")
+            self.result = _empty_result(run)
+            return program.deepcopy()
         with self._stop_on_lm_failure(run, "during the search"):
             search = self._search(run, candidates, groundings)
-        return self._select(program, run, search, tally)
+        return self._select(program, run, search, ProposalTally(**built))
+
+    def _build_candidates(self, run: Run) -> tuple[Candidates, dict[str, Grounding], dict[str, Any]]:
+        """Stages 1 to 3, run by one process of the run (a resumed run reads their result),
+        with what became of the proposals (a ``ProposalTally`` as JSON)."""
+        with self._stop_on_lm_failure(run, "while bootstrapping demo sets"):
+            demo_sets = self._bootstrap(run)
+        with self._stop_on_lm_failure(run, "while summarizing the data and program"):
+            groundings = self._ground(run, demo_sets)
+        with self._stop_on_lm_failure(run, "while proposing instructions"):
+            candidates, tally = self._propose(run, demo_sets, groundings)
+        return candidates, groundings, asdict(tally)
 
     # The stages ---------------------------------------------------------------------------
     def _bootstrap(self, run: Run) -> dict[str, tuple[DemoSet, ...]]:
@@ -296,16 +316,18 @@ class Optimizer:
 
     def _open_run(self, program: Module, trainset: list[Example], valset: list[Example],
                   counts: Counts) -> Run:
-        """Wrap every LM in one budget, and open (or resume) the run's study."""
+        """Open (or resume) the run's study, and wrap every LM in the run's budget."""
         task_lm = self.task_lm or _lm_of(program) or active_lm()
-        budget = CallBudget(self.max_lm_calls)
+        lms = {"task_lm": task_lm, "prompt_lm": self.prompt_lm or task_lm,
+               "teacher_lm": self.teacher_lm}
+        fingerprint = self._fingerprint(program, trainset, valset, lms, counts.num_candidates)
+        study = RunStudy.open(self.run_name or _default_run_name(program, fingerprint),
+                              self.storage, fingerprint, fresh=self.fresh)
+        budget = study.call_budget(self.max_lm_calls)
         task = BudgetedLM(task_lm, budget)
         working = program.deepcopy()
         for predictor in working.predictors():
             predictor.lm = BudgetedLM(predictor.lm, budget) if predictor.lm else task
-        fingerprint = self._fingerprint(program, trainset, valset, task_lm, counts.num_candidates)
-        study = RunStudy(self.run_name or _default_run_name(program, fingerprint), self.storage,
-                         fingerprint)
         num_trials = self.plan.search.num_trials(counts.num_candidates, counts.num_trials)
         run = Run(program=working, trainset=trainset, valset=valset, task_lm=task,
                   prompt_lm=BudgetedLM(self.prompt_lm or task_lm, budget),
@@ -328,16 +350,24 @@ class Optimizer:
         )
 
     def _fingerprint(self, program: Module, trainset: Sequence[Example], valset: Sequence[Example],
-                     task_lm: LM, num_candidates: int) -> dict[str, Any]:
-        """What identifies a run: a resumed run must match it."""
+                     lms: Mapping[str, LM | None], num_candidates: int) -> dict[str, Any]:
+        """What identifies a run, i.e. everything that changes its result: a resumed run must
+        match it. (``num_trials`` and ``max_lm_calls`` may change: they extend a run.)"""
         request = self._bootstrap_request(num_candidates)
         return {
-            "optimizer": type(self).__name__, "seed": self.seed, "num_candidates": num_candidates,
-            "minibatch_size": self.minibatch_size, "n_startup_trials": self.n_startup_trials,
+            "optimizer": type(self).__name__, "plan": self.plan.fingerprint(),
+            "seed": self.seed, "num_candidates": num_candidates,
+            "minibatch_size": self.minibatch_size, "full_eval_every": self.full_eval_every,
+            "n_startup_trials": self.n_startup_trials,
             "max_bootstrapped_demos": request.max_bootstrapped_demos,
-            "max_labeled_demos": request.max_labeled_demos, "task_lm": task_lm.model_id,
-            "predictors": [name for name, _ in program.named_predictors()],
-            "data": _data_hash(trainset, valset), "plan": self.plan.fingerprint(),
+            "max_labeled_demos": request.max_labeled_demos,
+            "metric_threshold": self.metric_threshold,
+            "metric": describe_metric(self.metric),
+            "program": describe_program(program),
+            "lms": {**{role: describe_lm(lm) for role, lm in lms.items()},
+                    "predictors": {name: describe_lm(predictor.lm)
+                                   for name, predictor in program.named_predictors()}},
+            "data": {"trainset": describe_data(trainset), "valset": describe_data(valset)},
         }
 
     def _say_planned_calls(self, run: Run) -> None:
@@ -371,14 +401,17 @@ def _lm_of(program: Module) -> LM | None:
     return next((p.lm for p in program.predictors() if p.lm is not None), None)
 
 
-def _data_hash(trainset: Sequence[Example], valset: Sequence[Example]) -> str:
-    payload = json.dumps([[dict(e) for e in trainset], [dict(e) for e in valset]], default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+def _check_int(name: str, value: Any, *, least: int | None = None, or_none: bool = False) -> None:
+    """Refuse a setting that is not an int (``least`` or more) before any LM call."""
+    alternative = " or None" if or_none else ""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigurationError(f"{name} must be an int{alternative}, got {value!r}")
+    if least is not None and value < least:
+        raise ConfigurationError(f"{name} must be >= {least}{alternative}, got {value}")
 
 
 def _default_run_name(program: Module, fingerprint: dict[str, Any]) -> str:
-    digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:10]
-    return f"{type(program).__name__.lower()}-{digest}"
+    return f"{type(program).__name__.lower()}-{digest(fingerprint)[:10]}"
 
 
 def _usage(run: Run) -> RunUsage:

@@ -119,23 +119,29 @@ class Search:
 
     def run(self) -> None:
         """Evaluate the baseline, then trial after trial; raises nothing on budget exhaustion.
+
         An LM failure or a broken metric propagates: the trial or full evaluation in progress
-        is abandoned unscored, so a rerun redoes it."""
+        is abandoned unscored, so a rerun redoes it. Every full evaluation has a slot (after
+        every ``full_eval_every``-th trial, and the final one after the last trial) whose choice
+        is stored before it is evaluated, so a resumed run (or a finished run run again)
+        evaluates exactly what an uninterrupted run did, and nothing more.
+        """
         self.study.fail_stale_trials()
         self.study.describe = lambda configuration: trial_attributes(self.candidates, configuration)
         try:
             self.full_evaluate(self.candidates.baseline(), after_trial=-1)
+            last = self._last_trial_number()
+            if last >= 0:  # a full evaluation that a kill cut off is done now
+                self._scheduled_full_evaluation(last)
             while self.study.count_active_trials() < self.schedule.num_trials:
                 record = self.strategy.next_trial(self)
                 if record is None:
                     break
-                done = len(self.study.completed_trials())
-                full = None
-                if done % self.schedule.full_eval_every == 0:
-                    full = self.evaluate_best_unevaluated(after_trial=record.number)
+                full = self._scheduled_full_evaluation(record.number)
                 if self.on_trial:
                     self.on_trial(record, full)
-            self.evaluate_best_unevaluated(after_trial=self._last_trial_number())
+            last = self._last_trial_number()
+            self._full_evaluation_at(f"final:{last}", after_trial=last)
         except BudgetExhausted:
             self.stopped_by_budget = True
 
@@ -157,20 +163,19 @@ class Search:
         scores nothing, when the LM fails or the metric is broken (``evaluate.py``)."""
         return self._evaluate(configuration, ids, "Trial")[0]
 
-    def evaluate_best_unevaluated(self, *, after_trial: int) -> FullEvaluation | None:
-        """Fully evaluate the configuration with the best mean minibatch score not yet evaluated."""
+    def best_unevaluated(self, *, up_to: int) -> Configuration | None:
+        """The configuration with the best mean minibatch score over trials ``0..up_to`` that
+        was not fully evaluated yet (``None``: every one was)."""
         scores: dict[str, list[float]] = defaultdict(list)
         configurations: dict[str, Configuration] = {}
-        for trial in self.study.completed_trials():
+        for trial in self.study.completed_trials()[: up_to + 1]:
             configuration = {**self.candidates.baseline(), **trial.configuration}
             key = configuration_key(configuration)
             scores[key].append(trial.minibatch_score)
             configurations[key] = configuration
         ranked = sorted(scores, key=lambda key: -sum(scores[key]) / len(scores[key]))
-        for key in ranked:
-            if not self.study.has_full_evaluation(configurations[key]):
-                return self.full_evaluate(configurations[key], after_trial=after_trial)
-        return None
+        return next((configurations[key] for key in ranked
+                     if not self.study.has_full_evaluation(configurations[key])), None)
 
     def full_evaluate(self, configuration: Configuration, *, after_trial: int) -> FullEvaluation:
         """Score ``configuration`` on the whole validation set, once: a configuration evaluated
@@ -187,6 +192,21 @@ class Search:
         if self.on_full_evaluation:
             self.on_full_evaluation(record)
         return record
+
+    def _scheduled_full_evaluation(self, trial_number: int) -> FullEvaluation | None:
+        """The full evaluation after trial ``trial_number``, when it is a ``full_eval_every``-th."""
+        if (trial_number + 1) % self.schedule.full_eval_every:
+            return None
+        return self._full_evaluation_at(f"after:{trial_number}", after_trial=trial_number)
+
+    def _full_evaluation_at(self, slot: str, *, after_trial: int) -> FullEvaluation | None:
+        """Fully evaluate the best unevaluated configuration of the trials up to
+        ``after_trial``; the choice is stored first, so a resumed run evaluates the same one."""
+        chosen = self.study.full_evaluation_choice(
+            slot, lambda: self.best_unevaluated(up_to=after_trial))
+        if chosen is None:
+            return None
+        return self.full_evaluate(chosen, after_trial=after_trial)
 
     def _evaluate(self, configuration: Configuration, ids: Sequence[int],
                   what: str) -> tuple[float, int]:

@@ -40,6 +40,10 @@ def split_data(program: Module, trainset: Sequence[Example], valset: Sequence[Ex
     out; a valset larger than ``max_valset`` is sampled down (both seeded)."""
     if not trainset:
         raise ConfigurationError("trainset is empty: the optimizer needs training examples")
+    if valset is not None and not valset:
+        raise ConfigurationError(
+            "valset is empty: pass validation examples, or valset=None to hold out half of the "
+            "trainset")
     check_rows(program, {"trainset": trainset, "valset": valset or []})
     train = list(trainset)
     notes = []

@@ -19,13 +19,13 @@ FINGERPRINT = {"optimizer": "MIPRO", "seed": 0, "num_candidates": 3}
 
 
 def open_study(tmp_path, fingerprint=FINGERPRINT, name="run"):
-    return RunStudy(name, f"sqlite:///{tmp_path / 'study.db'}", fingerprint)
+    return RunStudy.open(name, f"sqlite:///{tmp_path / 'study.db'}", fingerprint)
 
 
 def test_a_run_with_another_fingerprint_is_refused_naming_what_changed(tmp_path):
     open_study(tmp_path)
     open_study(tmp_path)  # the same fingerprint resumes
-    with pytest.raises(ConfigurationError, match=r"'run' .*other arguments \(num_candidates: stored 3, now 4\)"):
+    with pytest.raises(ConfigurationError, match=r"'run' .*\n  num_candidates: stored 3, now 4\n"):
         open_study(tmp_path, {**FINGERPRINT, "num_candidates": 4})
 
 
@@ -48,7 +48,7 @@ def test_candidates_and_grounding_come_back_from_storage_as_saved(tmp_path):
     assert reopened.load_groundings() == groundings
 
 
-def test_trials_are_numbered_in_order_with_their_minibatch(tmp_path):
+def test_completed_trials_are_numbered_by_their_place_among_completed_trials(tmp_path):
     study = open_study(tmp_path)
     first = study.add_trial({"answer.instruction": 1}, 0.5, [3, 1])
     trial = study.ask({"answer.demos": optuna.distributions.CategoricalDistribution([0, 1])},
@@ -56,10 +56,12 @@ def test_trials_are_numbered_in_order_with_their_minibatch(tmp_path):
     study.tell(trial, 0.25, [0, 2])
     abandoned = study.ask({}, optuna.samplers.RandomSampler(seed=0))
     study.abandon(abandoned)
+    last = study.add_trial({"answer.instruction": 0}, 0.75, [2])
     records = open_study(tmp_path).completed_trials()
     assert [(r.number, r.minibatch_ids, r.minibatch_score) for r in records] == [
-        (first.number, (3, 1), 0.5), (trial.number, (0, 2), 0.25)]
-    assert study.next_trial_number() == 3 and study.count_active_trials() == 2
+        (0, (3, 1), 0.5), (1, (0, 2), 0.25), (2, (2,), 0.75)]
+    assert (first.number, last.number) == (0, 2)  # the failed trial takes no number
+    assert study.next_trial_number() == 3 and study.count_active_trials() == 3
 
 
 def test_a_full_evaluation_is_found_by_its_configuration_in_any_key_order(tmp_path):

@@ -11,21 +11,17 @@ from optuna.distributions import CategoricalDistribution
 from mipro.optimize.run.candidates import Candidates, Configuration, demos_param, instruction_param
 from mipro.optimize.run.records import TrialRecord
 from mipro.optimize.run.seeds import sub_seed
-from mipro.optimize.run.study import RunStudy
 from mipro.optimize.search import Search, SearchStrategy
 
 
-def tpe_sampler(study: RunStudy, seed: int, purpose: str,
-                n_startup_trials: int) -> optuna.samplers.TPESampler:
-    """A multivariate TPE sampler seeded by the run's ``seed``, what it samples (``purpose``)
-    and the study's trial count, so that a resumed run (or a fresh process) asks for the same
-    trials as an uninterrupted one; the first ``n_startup_trials`` trials are sampled at random."""
+def tpe_sampler(seed: int, n_startup_trials: int) -> optuna.samplers.TPESampler:
+    """A multivariate TPE sampler for one trial. Seed it with a sub-seed of the run's seed and
+    the trial's number, so that a resumed run (or a fresh process) asks for the same trials as
+    an uninterrupted one."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.TPESampler(
-            seed=sub_seed(seed, "tpe", purpose, len(study.study.trials)),
-            multivariate=True, n_startup_trials=n_startup_trials,
-        )
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True,
+                                          n_startup_trials=n_startup_trials)
 
 
 def search_space(candidates: Candidates) -> dict[str, CategoricalDistribution]:
@@ -50,17 +46,18 @@ class BayesianCredit(SearchStrategy):
         space = search_space(search.candidates)
         if not space:
             return None
-        sampler = tpe_sampler(search.study, search.seed, "configurations",
+        number = search.study.next_trial_number()
+        sampler = tpe_sampler(sub_seed(search.seed, "tpe", "configurations", number),
                               search.schedule.startup_trials())
         trial = search.study.ask(space, sampler)
         configuration: Configuration = {k: int(v) for k, v in trial.params.items()}
-        ids = search.minibatch_ids(trial.number)
+        ids = search.minibatch_ids(number)
         try:
             score = search.score(configuration, ids)
         except BaseException:
             search.study.abandon(trial)
             raise
         search.study.tell(trial, score, ids)
-        return TrialRecord(number=trial.number, configuration=configuration,
+        return TrialRecord(number=number, configuration=configuration,
                            minibatch_ids=tuple(ids), minibatch_score=score)
 

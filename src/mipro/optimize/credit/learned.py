@@ -17,6 +17,7 @@ from mipro.optimize.run.candidates import Candidates, demos_param
 from mipro.optimize.run.grounding import Grounding
 from mipro.optimize.run.proposals import ProposalSettings
 from mipro.optimize.run.records import ProposalModel
+from mipro.optimize.run.seeds import sub_seed
 from mipro.optimize.run.study import RunStudy
 from mipro.optimize.search import Search
 
@@ -56,7 +57,8 @@ class LearnedProposals:
     def choose(self, search: Search, trial_number: int) -> Proposal:
         study = search.companion(_STUDY)
         space = proposal_space(search.candidates, search.groundings, self.tips, self.temperatures)
-        sampler = tpe_sampler(study, search.seed, _STUDY, search.schedule.startup_trials())
+        sampler = tpe_sampler(sub_seed(search.seed, "tpe", _STUDY, trial_number),
+                              search.schedule.startup_trials())
         trial = study.ask(space, sampler)
         trial.set_user_attr("run_trial", trial_number)
         params = trial.params

@@ -1,46 +1,75 @@
-"""A hard cap on LM calls shared by every LM an optimizer run uses."""
+"""A run's cap on LM calls, shared by every LM the run uses and by every process of the run.
+
+The count is a row of the run's database (``storage.BUDGETS``), so it spans resumed runs and
+every worker of a run: ``max_lm_calls`` caps the run, not one ``compile`` call. Each request
+sent to a model, retries included, takes one unit atomically before it is sent.
+"""
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
+import sqlalchemy
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
 from mipro.errors import BudgetExhausted
-from mipro.lm.base import LM, LMCapabilities, LMRequest, LMResponse
+from mipro.lm.attempts import Attempt, gate_attempts
+from mipro.lm.base import LM, BaseLM, LMCapabilities, LMRequest, LMResponse
 from mipro.lm.usage import UsageTracker
+from mipro.optimize.run.storage import BUDGETS
 
 
 class CallBudget:
-    """Counts real (non-cached) LM calls against an optional maximum; thread-safe."""
+    """Counts the real LM calls of the run ``run`` in its database against ``max_calls``
+    (``None``: no cap); safe across threads, processes and machines."""
 
-    def __init__(self, max_calls: int | None) -> None:
-        self.max_calls = max_calls
-        self._used = 0
-        self._lock = threading.Lock()
+    def __init__(self, engine: sqlalchemy.engine.Engine, run: str, max_calls: int | None) -> None:
+        self.engine, self.run, self.max_calls = engine, run, max_calls
+        try:
+            with engine.begin() as connection:
+                connection.execute(insert(BUDGETS).values(run=run, used=0, max_calls=max_calls))
+        except IntegrityError:  # the run was started before: keep its count, take this cap
+            with engine.begin() as connection:
+                connection.execute(update(BUDGETS).where(BUDGETS.c.run == run)
+                                   .values(max_calls=max_calls))
 
     @property
     def used(self) -> int:
-        with self._lock:
-            return self._used
+        """Real calls counted so far by every process of the run, resumed runs included."""
+        with self.engine.connect() as connection:
+            return int(connection.execute(
+                select(BUDGETS.c.used).where(BUDGETS.c.run == self.run)).scalar_one())
 
     def reserve(self) -> None:
-        with self._lock:
-            if self.max_calls is not None and self._used >= self.max_calls:
-                raise BudgetExhausted(f"the budget of {self.max_calls} LM calls is spent")
-            self._used += 1
+        """Take one call from the budget, or raise ``BudgetExhausted``."""
+        with self.engine.begin() as connection:
+            taken = connection.execute(
+                update(BUDGETS)
+                .where((BUDGETS.c.run == self.run)
+                       & or_(BUDGETS.c.max_calls.is_(None), BUDGETS.c.used < BUDGETS.c.max_calls))
+                .values(used=BUDGETS.c.used + 1)
+            ).rowcount
+        if not taken:
+            raise BudgetExhausted(f"the budget of {self.max_calls} LM calls is spent (by run "
+                                  f"{self.run!r}, over all its processes and resumptions)")
 
     def release(self) -> None:
         """Give back a reservation that turned out to be a cache hit."""
-        with self._lock:
-            self._used -= 1
+        with self.engine.begin() as connection:
+            connection.execute(update(BUDGETS).where(BUDGETS.c.run == self.run)
+                               .values(used=BUDGETS.c.used - 1))
 
 
 class BudgetedLM:
-    """Wraps an LM so that each real call first reserves a unit of a shared ``CallBudget``.
+    """Wraps an LM so that every request it sends first takes a unit of a shared ``CallBudget``.
 
-    Its ``usage`` counts only the calls made through this wrapper, so an optimizer can report
-    task-LM and prompt-LM usage apart even when both are the same model.
+    A ``BaseLM`` asks the attempt gate (``mipro.lm.attempts``) before each request, retries
+    included, so each one is paid for before it is sent and cache hits are free. An LM of the
+    bare ``LM`` protocol pays one unit per call, given back when the reply came from a cache.
+    ``usage`` counts only what goes through this wrapper, so an optimizer can report task-LM
+    and prompt-LM usage apart even when both are the same model.
     """
 
     def __init__(self, lm: LM, budget: CallBudget) -> None:
@@ -55,20 +84,36 @@ class BudgetedLM:
         return self.inner.capabilities
 
     def __call__(self, request: LMRequest) -> LMResponse:
-        self.budget.reserve()
         started = time.perf_counter()
         try:
-            response = self.inner(request)
-        except BaseException:
-            self.usage.record_error()  # a failed call still counts against the budget
+            response = self._send(request)
+        except BudgetExhausted:
+            raise
+        except Exception:
+            self.usage.record_error()  # a failed request still counts against the budget
             raise
         if response.cached:
-            self.budget.release()
             self.usage.record_cache_hit()
         else:
             self.usage.record_call(response.usage, time.perf_counter() - started)
         return response
 
+    def _send(self, request: LMRequest) -> LMResponse:
+        if isinstance(self.inner, BaseLM):
+            with gate_attempts(self._admit):
+                return self.inner(request)
+        self._admit(Attempt(self.model_id))
+        response = self.inner(request)
+        if response.cached:
+            self.budget.release()
+        return response
+
+    def _admit(self, attempt: Attempt) -> None:
+        """Pay for one request before it is sent (``BudgetExhausted`` refuses it)."""
+        self.budget.reserve()
+        self.usage.record_request()
+        if attempt.is_retry:
+            self.usage.record_retry()
+
     def __deepcopy__(self, memo: dict[int, Any]) -> BudgetedLM:
         return self
-

@@ -2,21 +2,18 @@
 
 Trials are Optuna trials (parameters, minibatch score as the value, minibatch example ids as a
 user attribute). Candidates, grounding, the run's fingerprint and full evaluations are study
-user attributes, so a crashed run resumes from storage and several workers can share one study.
+user attributes, so a crashed run resumes from storage and several workers can share one study;
+the study's locks and LM-call budget are in the same database (``storage.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import logging
-import os
 import signal
-import socket
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import optuna
@@ -24,15 +21,28 @@ from optuna.distributions import IntDistribution
 from optuna.trial import TrialState
 
 from mipro.errors import ConfigurationError
+from mipro.lm.redact import redact_url
+from mipro.optimize.run.budget import CallBudget
 from mipro.optimize.run.candidates import Candidates, Configuration, configuration_key
+from mipro.optimize.run.fingerprint import changes
 from mipro.optimize.run.grounding import Grounding
 from mipro.optimize.run.readable import FULL_SCORE, METRIC_NAME, WINNER
 from mipro.optimize.run.records import FullEvaluation, TrialRecord
+from mipro.optimize.run.storage import (
+    RunDatabase,
+    StoredLock,
+    owner_is_dead,
+    quiet_optuna,
+    storage_url,
+    worker_id,
+)
 
 _CANDIDATES = "candidates"
 _GROUNDINGS = "groundings"
+_BUILD_NOTES = "candidates_built"
 _FINGERPRINT = "fingerprint"
 _FULL_EVAL_PREFIX = "full_eval:"
+_FULL_EVAL_CHOICE_PREFIX = "full_eval_choice:"
 _WORKER = "worker"
 _MINIBATCH_IDS = "minibatch_ids"
 _RESULT = "result"
@@ -40,60 +50,58 @@ _MAX_INDEX = 2**31 - 1
 """Upper bound of the index distribution of recorded trials (candidates may grow during a run)."""
 
 
-def storage_url(run_name: str, storage: str | None) -> str:
-    """The Optuna storage URL of a run: ``storage`` as given, else ``./mipro_runs/<run>.db``;
-    a relative SQLite path is made absolute (so the URL works from any directory)."""
-    url = absolute_url(storage or f"sqlite:///{Path('mipro_runs') / f'{run_name}.db'}")
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    return url
-
-
-def absolute_url(url: str) -> str:
-    """``url`` with a relative SQLite path made absolute; other URLs as given."""
-    path = url.removeprefix("sqlite:///")
-    if url.startswith("sqlite:///") and path != ":memory:" and not Path(path).is_absolute():
-        return f"sqlite:///{Path(path).resolve()}"
-    return url
-
-
-def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 class RunStudy:
     """A thin facade over one Optuna study: what the optimizer reads and records."""
 
-    def __init__(self, run_name: str, storage: str | None, fingerprint: dict[str, Any]) -> None:
-        """Open (or create) the study ``run_name``; ``fingerprint`` is what identifies the run,
-        and a stored study with another fingerprint is refused."""
-        self.url = storage_url(run_name, storage)
-        self.fingerprint = fingerprint
-        with _quiet_optuna():
-            self.study = optuna.create_study(
-                study_name=run_name, storage=self.url, direction="maximize", load_if_exists=True
-            )
+    def __init__(self, run_name: str, database: RunDatabase, fingerprint: dict[str, Any]) -> None:
+        """Open (or create) the study ``run_name`` in ``database``; ``fingerprint`` is what
+        identifies the run, and a stored study with another fingerprint is refused."""
+        self.database, self.fingerprint = database, fingerprint
+        self.url = redact_url(database.url)
+        """The storage URL as it may be shown (a password in it is masked)."""
+        with quiet_optuna():
+            self.study = optuna.create_study(study_name=run_name, storage=database.optuna,
+                                             direction="maximize", load_if_exists=True)
         if not self.study.metric_names:
             with warnings.catch_warnings():  # set_metric_names is experimental in Optuna
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 self.study.set_metric_names([METRIC_NAME])
-        self._check_fingerprint(fingerprint)
+        with self.lock("fingerprint").held():
+            self._check_fingerprint(fingerprint)
         self.describe: Callable[[Configuration], dict[str, Any]] | None = None
         """What a trial of a configuration shows besides its indices (set by the search)."""
+
+    @classmethod
+    def open(cls, run_name: str, storage: str | None, fingerprint: dict[str, Any], *,
+             fresh: bool = False) -> RunStudy:
+        """The run ``run_name`` in ``storage`` (default ``./mipro_runs/<run_name>.db``);
+        ``fresh`` deletes the stored run (companion studies, budget and locks too) first."""
+        database = RunDatabase.open(storage_url(run_name, storage))
+        if fresh:
+            database.delete_run(run_name)
+        return cls(run_name, database, fingerprint)
 
     @classmethod
     def open_existing(cls, run_name: str, url: str) -> RunStudy:
         """Open a stored study to read it (no fingerprint check, nothing written)."""
         study = cls.__new__(cls)
         study.url, study.describe = url, None
-        with _quiet_optuna():
+        with quiet_optuna():
             study.study = optuna.load_study(study_name=run_name, storage=url)
         study.fingerprint = dict(study.study.user_attrs.get(_FINGERPRINT) or {})
         return study
 
     def companion(self, suffix: str) -> RunStudy:
         """Another study of this run in the same storage (e.g. MIPRO++'s proposal model)."""
-        return RunStudy(f"{self.study.study_name}:{suffix}", self.url, self.fingerprint)
+        return RunStudy(f"{self.study.study_name}:{suffix}", self.database, self.fingerprint)
+
+    def lock(self, purpose: str) -> StoredLock:
+        """The lock ``purpose`` of this run, shared by every process of it."""
+        return self.database.lock(f"{self.study.study_name}:{purpose}")
+
+    def call_budget(self, max_calls: int | None) -> CallBudget:
+        """The run's LM-call budget, counted in the storage across processes and resumes."""
+        return CallBudget(self.database.engine, self.study.study_name, max_calls)
 
     def _check_fingerprint(self, fingerprint: dict[str, Any]) -> None:
         stored = self.study.user_attrs.get(_FINGERPRINT)
@@ -101,15 +109,44 @@ class RunStudy:
         if stored is None:
             self.study.set_user_attr(_FINGERPRINT, normalized)
             return
-        changed = {k: (stored.get(k), v) for k, v in normalized.items() if stored.get(k) != v}
+        changed = changes(stored, normalized)
         if changed:
-            details = ", ".join(f"{k}: stored {old!r}, now {new!r}" for k, (old, new) in changed.items())
+            details = "".join(f"\n  {change}" for change in changed)
             raise ConfigurationError(
-                f"run {self.study.study_name!r} in {self.url} was started with other arguments "
-                f"({details}); use another run_name, or the same arguments to resume it"
+                f"run {self.study.study_name!r} in {self.url} was started with another metric, "
+                f"program, LM, data or settings; changed:{details}\nTo resume it, run it as it "
+                "was started. To start over, pass another run_name, or fresh=True to delete the "
+                "stored run."
             )
 
     # Candidates -------------------------------------------------------------------------
+    def candidates(self, build: Callable[[], tuple[Candidates, Mapping[str, Grounding], dict[str, Any]]],
+                   on_wait: Callable[[str], None] | None = None
+                   ) -> tuple[Candidates, dict[str, Grounding], dict[str, Any]]:
+        """The run's candidates, groundings and JSON notes on how they were built (e.g. what
+        became of the proposals): read from the study, or built by ``build()`` in exactly one
+        process, the one that takes the study's lock; the others wait for it
+        (``on_wait(holder)``), then read them. Exceptions of ``build`` propagate, and nothing
+        is stored."""
+        stored = self._stored_candidates()
+        if stored is not None:
+            return stored
+        with self.lock("candidates").held(on_wait):
+            stored = self._stored_candidates()
+            if stored is not None:
+                return stored
+            candidates, groundings, notes = build()
+            self.study.set_user_attr(_BUILD_NOTES, notes)
+            self.save_groundings(groundings)
+            self.save_candidates(candidates)  # last: stored candidates mean "built"
+            return candidates, dict(groundings), notes
+
+    def _stored_candidates(self) -> tuple[Candidates, dict[str, Grounding], dict[str, Any]] | None:
+        candidates, groundings = self.load_candidates(), self.load_groundings()
+        if candidates is None or groundings is None:
+            return None
+        return candidates, groundings, dict(self.study.user_attrs.get(_BUILD_NOTES, {}))
+
     def load_candidates(self) -> Candidates | None:
         text = self.study.user_attrs.get(_CANDIDATES)
         return Candidates.from_json(text) if text else None
@@ -138,12 +175,14 @@ class RunStudy:
 
     # Trials -----------------------------------------------------------------------------
     def completed_trials(self) -> list[TrialRecord]:
+        """The completed trials in order, each numbered by its place among them (Optuna's own
+        numbers also count failed trials, so they differ after a resume)."""
         trials = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         return [
-            TrialRecord(number=t.number, configuration=dict(t.params),
+            TrialRecord(number=number, configuration=dict(t.params),
                         minibatch_ids=tuple(t.user_attrs.get(_MINIBATCH_IDS, ())),
                         minibatch_score=float(t.value if t.value is not None else 0.0))
-            for t in sorted(trials, key=lambda t: t.number)
+            for number, t in enumerate(sorted(trials, key=lambda t: t.number))
         ]
 
     def count_active_trials(self) -> int:
@@ -153,12 +192,9 @@ class RunStudy:
 
     def fail_stale_trials(self) -> int:
         """Mark trials left RUNNING by a dead worker on this host as failed; returns how many."""
-        host = socket.gethostname()
         failed = 0
         for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            owner = str(trial.user_attrs.get(_WORKER, ""))
-            owner_host, _, pid = owner.partition(":")
-            if owner_host == host and pid.isdigit() and not _process_alive(int(pid)):
+            if owner_is_dead(str(trial.user_attrs.get(_WORKER, ""))):
                 self.study.tell(trial.number, state=TrialState.FAIL)
                 failed += 1
         return failed
@@ -182,8 +218,10 @@ class RunStudy:
         self.study.tell(trial, state=TrialState.FAIL)
 
     def next_trial_number(self) -> int:
-        """The number the next trial of this study will get (with one worker)."""
-        return len(self.study.get_trials(deepcopy=False))
+        """The number the next completed trial will get (with one worker): how many trials are
+        complete. A trial cut off by a kill is asked again with the same number, so a resumed
+        run repeats what an uninterrupted one would have done."""
+        return len(self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
 
     def add_trial(self, configuration: Configuration, score: float,
                   minibatch_ids: list[int]) -> TrialRecord:
@@ -216,6 +254,20 @@ class RunStudy:
         stored = self.study.user_attrs.get(_FULL_EVAL_PREFIX + configuration_key(configuration))
         return FullEvaluation(**stored) if stored else None
 
+    def full_evaluation_choice(self, slot: str,
+                               choose: Callable[[], Configuration | None]) -> Configuration | None:
+        """The configuration chosen for the full evaluation ``slot`` (``None``: nothing was left
+        to evaluate). The first time, ``choose()`` decides, and the choice is stored before it
+        is evaluated: a run killed during the evaluation evaluates the same one on resume."""
+        key = _FULL_EVAL_CHOICE_PREFIX + slot
+        with self.lock("full evaluation choice").held():  # one choice, also among workers
+            attrs = self.study.user_attrs
+            if key in attrs:
+                return attrs[key]  # type: ignore[no-any-return]
+            chosen = choose()
+            self.study.set_user_attr(key, chosen)
+            return chosen
+
     def add_full_evaluation(self, record: FullEvaluation) -> None:
         key = _FULL_EVAL_PREFIX + configuration_key(record.configuration)
         self.study.set_user_attr(key, {
@@ -245,26 +297,6 @@ class RunStudy:
         trials = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         return [t for t in trials
                 if configuration_key({**dict.fromkeys(configuration, 0), **t.params}) == key]
-
-
-_CREATION_LOGGERS = ("optuna.storages._rdb.storage", "optuna.study.study")
-"""Where Optuna says at INFO level that a study was created or loaded."""
-
-
-@contextlib.contextmanager
-def _quiet_optuna() -> Iterator[None]:
-    """Drop Optuna's INFO lines about creating or loading a study while this block runs; the
-    process's logging configuration (levels, handlers) is left as it is."""
-    hide = logging.Filter()
-    hide.filter = lambda record: record.levelno >= logging.WARNING  # type: ignore[method-assign]
-    loggers = [logging.getLogger(name) for name in _CREATION_LOGGERS]
-    for logger in loggers:
-        logger.addFilter(hide)
-    try:
-        yield
-    finally:
-        for logger in loggers:
-            logger.removeFilter(hide)
 
 
 def _set_finished_trial_attr(study: optuna.Study, trial: optuna.trial.FrozenTrial, key: str,
@@ -306,12 +338,3 @@ def _interrupts_deferred() -> Iterator[None]:
         elif received and previous == signal.SIG_DFL:
             raise KeyboardInterrupt
 
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
