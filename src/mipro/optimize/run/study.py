@@ -19,6 +19,7 @@ from typing import Any
 import optuna
 from optuna.distributions import IntDistribution
 from optuna.trial import TrialState
+from sqlalchemy.exc import IntegrityError
 
 from mipro.errors import ConfigurationError
 from mipro.lm.redact import redact_url
@@ -309,15 +310,22 @@ def _set_finished_trial_attr(study: optuna.Study, trial: optuna.trial.FrozenTria
         return
     from optuna.storages._rdb import models
 
-    with storage.scoped_session() as session:
-        row = (session.query(models.TrialUserAttributeModel)
-               .filter_by(trial_id=trial._trial_id, key=key).one_or_none())
-        if row is None:
-            session.add(models.TrialUserAttributeModel(trial_id=trial._trial_id, key=key,
-                                                       value_json=json.dumps(value)))
-        else:
-            row.value_json = json.dumps(value)
-        session.commit()
+    for attempt in range(2):  # another process may insert the row between our read and write
+        with storage.scoped_session() as session:
+            row = (session.query(models.TrialUserAttributeModel)
+                   .filter_by(trial_id=trial._trial_id, key=key).one_or_none())
+            if row is None:
+                session.add(models.TrialUserAttributeModel(trial_id=trial._trial_id, key=key,
+                                                           value_json=json.dumps(value)))
+            else:
+                row.value_json = json.dumps(value)
+            try:
+                session.commit()
+                return
+            except IntegrityError:
+                session.rollback()
+                if attempt:
+                    raise
 
 
 @contextlib.contextmanager
