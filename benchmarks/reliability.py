@@ -238,8 +238,10 @@ def _bad_inputs() -> dict[str, Callable[[], dict[str, Any]]]:
         "metric returns 'yes'": lambda: {"metric": lambda e, p: "yes"},
         "metric raises": lambda: {"metric": lambda e, p: e.label == p.answer},
         "forward raises on every example": lambda: {"program": _Raising(lambda q: True)},
-        "forward raises on 1 in 3 examples": lambda: {
-            "program": _Raising(lambda q: int(q[1:]) % 3 == 0)},
+        "forward raises on 1 in 2 examples": lambda: {
+            "program": _Raising(lambda q: int(q[1:]) % 2 == 0)},
+        "forward raises on 1 in 10 examples": lambda: {
+            "program": _Raising(lambda q: int(q[1:]) % 10 == 0)},
         "row missing an input": lambda: {"valset": val[:2] + [wrong_input] + val[3:]},
         "row missing the label": lambda: {"trainset": train[:5] + [no_label] + train[6:]},
         "row that is a dict": lambda: {"trainset": [*train[:3], {"question": "q3"}]},
@@ -269,7 +271,9 @@ def bad_input(name: str, make: Callable[[], dict[str, Any]], folder: Path) -> di
             optimizer.compile(compile_arguments.get("program", SimulatedProgram()),
                               compile_arguments.get("trainset", trainset()),
                               compile_arguments.get("valset", valset()))
-            row.update(outcome="no error")
+            result = optimizer.result
+            row.update(outcome="no error", failed_examples_per_full_evaluation=[
+                evaluation.num_failed for evaluation in result.full_evaluations] if result else [])
         except MiproError as error:
             row.update(outcome="error", error=type(error).__name__, message=str(error)[:600])
         except Exception as error:  # noqa: BLE001 - an error outside mipro's tree is a finding
@@ -284,7 +288,7 @@ def bad_program_file(folder: Path) -> dict[str, Any]:
     """``mipro optimize --program-file`` on a file with a syntax error: exit code and message."""
     path = folder / "broken_program.py"
     path.write_text("program = (\n")
-    done = subprocess.run([sys.executable, "-m", "mipro.cli", "optimize", "--program-file",
+    done = subprocess.run([sys.executable, "-m", "mipro", "optimize", "--program-file",
                            str(path)], capture_output=True, text=True, timeout=120)
     last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
     return {"case": "program file with a syntax error (CLI)", "outcome": f"exit {done.returncode}",
