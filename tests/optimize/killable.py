@@ -8,6 +8,8 @@ the environment names the moment the process kills itself:
 
 - ``metric:N``: the N-th metric call; ``lm:N``: the N-th real LM call;
 - ``proposal:N``: the N-th call of the instruction proposer;
+- ``record:N``: just before the N-th trial recorded with ``add_trial`` is written (for MIPRO++,
+  after its proposal model was told the trial's score);
 - ``trial:K:N`` / ``full_evaluation:K:N``: the N-th metric call of the K-th trial minibatch /
   full evaluation this process runs (the baseline is full evaluation 1).
 
@@ -31,6 +33,7 @@ from typing import Any
 from mipro.lm.base import LMRequest, LMResponse
 from mipro.optimize import OPTIMIZERS, Optimizer
 from mipro.optimize.run.records import OptimizationResult
+from mipro.optimize.run.study import RunStudy
 from mipro.optimize.search import Search
 from mipro.program import Example, Prediction
 from mipro.testing import SimulatedLM, SimulatedProgram, exact_answer, make_examples
@@ -67,9 +70,14 @@ class KillableLM(SimulatedLM):
         return super()._generate(request)
 
 
-def _track_evaluations() -> None:
-    """Number the trial and full evaluations, so that ``KILL_AT`` can name a moment in one."""
-    evaluate = Search._evaluate
+def _track_moments() -> None:
+    """Number the trial and full evaluations and the recorded trials, so that ``KILL_AT`` can
+    name a moment in one."""
+    evaluate, add_trial = Search._evaluate, RunStudy.add_trial
+
+    def recorded(study: RunStudy, *args: Any) -> Any:
+        _count("record")
+        return add_trial(study, *args)
 
     def tracked(search: Search, configuration: Any, examples: Any, what: str) -> Any:
         with _lock:
@@ -78,6 +86,7 @@ def _track_evaluations() -> None:
         return evaluate(search, configuration, examples, what)
 
     Search._evaluate = tracked  # type: ignore[method-assign]
+    RunStudy.add_trial = recorded  # type: ignore[method-assign]
 
 
 def compile_run(storage: str, settings: dict[str, Any]) -> tuple[Optimizer, KillableLM]:
@@ -103,7 +112,7 @@ def outcome(result: OptimizationResult) -> dict[str, Any]:
 
 
 def main() -> None:
-    _track_evaluations()
+    _track_moments()
     storage, settings = sys.argv[1], json.loads(sys.argv[2])
     if "START_AT" in os.environ:  # processes started together begin at the same moment
         time.sleep(max(0.0, float(os.environ["START_AT"]) - time.time()))

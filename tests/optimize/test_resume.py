@@ -59,6 +59,7 @@ def uninterrupted(tmp_path_factory):
     ("mipro", "full_evaluation:2:7"),       # the full evaluation after trial 3
     ("mipro", "full_evaluation:4:20"),      # the final full evaluation
     ("mipro++", "trial:5:3"),               # a trial that proposed new instructions
+    ("mipro++", "record:4"),                # trial 3 credited to the proposal model, not recorded
 ])
 def test_a_killed_run_resumes_to_what_an_uninterrupted_run_finds(tmp_path, uninterrupted, name,
                                                                  moment):

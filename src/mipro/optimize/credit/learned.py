@@ -23,6 +23,7 @@ from mipro.optimize.search import Search
 
 TEMPERATURES = (0.5, 0.8, 1.0, 1.2)
 _STUDY = "proposals"
+_RUN_TRIAL = "run_trial"
 
 
 def proposal_space(candidates: Candidates, groundings: Mapping[str, Grounding],
@@ -57,11 +58,15 @@ class LearnedProposals:
     def choose(self, search: Search, trial_number: int) -> Proposal:
         study = search.companion(_STUDY)
         space = proposal_space(search.candidates, search.groundings, self.tips, self.temperatures)
-        sampler = tpe_sampler(sub_seed(search.seed, "tpe", _STUDY, trial_number),
-                              search.schedule.startup_trials())
-        trial = study.ask(space, sampler)
-        trial.set_user_attr("run_trial", trial_number)
-        params = trial.params
+        credited = _credited(study, trial_number)
+        if credited is not None:  # a run killed after crediting this trial, before recording it
+            trial, params = None, credited.params
+        else:
+            sampler = tpe_sampler(sub_seed(search.seed, "tpe", _STUDY, trial_number),
+                                  search.schedule.startup_trials())
+            trial = study.ask(space, sampler)
+            trial.set_user_attr(_RUN_TRIAL, trial_number)
+            params = trial.params
         names = sorted({param.rpartition(".")[0] for param in space})
         settings = {
             name: ProposalSettings(
@@ -77,16 +82,22 @@ class LearnedProposals:
 
     def credit(self, search: Search, proposal: Proposal, score: float,
                minibatch_ids: list[int]) -> None:
-        assert proposal.trial is not None
-        search.companion(_STUDY).tell(proposal.trial, score, minibatch_ids)
+        if proposal.trial is not None:  # else it was credited before a kill
+            search.companion(_STUDY).tell(proposal.trial, score, minibatch_ids)
 
     def abandon(self, search: Search, proposal: Proposal) -> None:
-        assert proposal.trial is not None
-        search.companion(_STUDY).abandon(proposal.trial)
+        if proposal.trial is not None:
+            search.companion(_STUDY).abandon(proposal.trial)
 
     def proposal_model(self, search: Search) -> ProposalModel:
         study = search.companion(_STUDY)
         return ProposalModel(study_name=study.study.study_name, importances=_importances(study))
+
+
+def _credited(study: RunStudy, trial_number: int) -> optuna.trial.FrozenTrial | None:
+    """The proposal model's completed trial for the run's trial ``trial_number``, if any."""
+    trials = study.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    return next((t for t in trials if t.user_attrs.get(_RUN_TRIAL) == trial_number), None)
 
 
 def _importances(study: RunStudy) -> dict[str, float]:

@@ -32,7 +32,8 @@ class Proposal:
     settings: Mapping[str, ProposalSettings]
     demos: Configuration = field(default_factory=dict)
     trial: optuna.Trial | None = None
-    """The policy's own trial behind these choices, when it keeps a model of them."""
+    """The policy's own trial behind these choices, when it keeps a model of them and has not
+    been told their score yet."""
 
 
 class ProposalPolicy(Protocol):
