@@ -17,6 +17,7 @@ import pytest
 
 import mipro
 from mipro.cli import build_parser, main
+from mipro.optimize.select import SelectionSettings, split_holdout
 from mipro.testing.stub_server import StubServer, completion
 from tests.cli.conftest import write_task_file
 
@@ -167,8 +168,10 @@ def test_verbose_logs_each_request_to_an_lm_server(task_file):
 def test_a_run_stopped_by_its_lm_exits_1_with_the_error_and_the_resume_command(tmp_path, monkeypatch,
                                                                                 capsys):
     monkeypatch.chdir(tmp_path)
-    write_task_file(tmp_path, doc=" whose server goes down on question q70",
-                    reply='if "Question: q70\\n" in prompt + "\\n":\n'
+    search_ids, _ = split_holdout(40, SelectionSettings(), seed=0)
+    question = f"q{60 + search_ids[0]}"  # a validation example the search scores
+    write_task_file(tmp_path, doc=f" whose server goes down on question {question}",
+                    reply=f'if "Question: {question}\\n" in prompt + "\\n":\n'
                           '    from mipro.errors import LMUnavailableError\n'
                           '    raise LMUnavailableError("the server at http://127.0.0.1:1 is down")')
     assert main(["optimize", "--program-file", "task.py", "--num-candidates", "3",

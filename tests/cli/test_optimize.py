@@ -5,6 +5,7 @@ import json
 import pytest
 
 from mipro.cli import main
+from mipro.optimize.select import SelectionSettings, split_holdout
 from tests.cli.conftest import write_task_file
 from mipro.testing.stub_server import StubServer, completion
 
@@ -24,9 +25,9 @@ def test_summary_goes_to_stdout_and_progress_to_stderr(task_file, capsys):
     assert lines[0] == "Run task-mipro-seed0: 6 trials, 3 full evaluations"
     assert lines[1].startswith("Validation score ") and "(unoptimized " in lines[1]
     assert lines[2].startswith("Held-out test score (40 examples): ")
-    assert lines[3].startswith("Outcome: kept an optimized program; 0 proposals skipped; "
-                               "failed examples: 0 in the winner's validation run, 0 / 0 in the "
-                               "test runs before / after")
+    assert lines[3].startswith("Outcome: kept ")
+    assert ("; 0 proposals skipped; failed examples: 0 in the winner's validation run, 0 / 0 in "
+            "the test runs before / after; selection ") in lines[3]
     assert lines[4].endswith("Optimized program saved to best.json")
     assert (task_file.parent / "mipro_runs" / "task-mipro-seed0.db").exists()
 
@@ -47,7 +48,8 @@ def test_json_summary_for_scripts(task_file, capsys):
     assert summary["run_name"] == "task-mipro-seed0" and summary["optimizer"] == "mipro"
     assert summary["trials"] == 6 and summary["lm"] == "simulated"
     assert 0 <= summary["validation"]["unoptimized"] <= summary["validation"]["best"] <= 1
-    assert summary["kept_original"] is False and summary["skipped_proposals"] == 0
+    assert summary["kept_original"] == summary["selection"].startswith("kept the program as given")
+    assert summary["skipped_proposals"] == 0
     assert summary["test"]["examples"] == 40 and summary["test"]["failed_after"] == 0
     assert summary["usage"]["prompt_lm"]["calls"] > 0
     assert summary["output"] == "mipro_runs/task-mipro-seed0.json"
@@ -66,7 +68,7 @@ def test_summary_says_when_the_original_program_was_kept(tmp_path, monkeypatch, 
                     options="base=0.6, instruction_bonus=0.0, demo_bonus=0.0")
     assert optimize("--num-trials", "4") == 0
     out = capsys.readouterr().out
-    assert "Outcome: kept the original program (no candidate scored higher)" in out
+    assert "Outcome: kept the original program;" in out and "selection kept the program as given: " in out
 
 
 def test_summary_counts_skipped_proposals(tmp_path, monkeypatch, capsys):
@@ -83,8 +85,10 @@ def test_summary_counts_skipped_proposals(tmp_path, monkeypatch, capsys):
 
 def test_summary_counts_failed_examples(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
+    search_ids, _ = split_holdout(40, SelectionSettings(), seed=0)
+    failing = (60 + search_ids[0], 101, 102)  # a validation question the search scores, two test ones
     write_task_file(tmp_path, doc=" that fails on two test questions and one validation question",
-                    reply='if any(f"Question: q{n}\\n" in prompt + "\\n" for n in (61, 101, 102)):\n'
+                    reply=f'if any(f"Question: q{{n}}\\n" in prompt + "\\n" for n in {failing}):\n'
                           '    raise RuntimeError("the model crashed")')
     assert optimize("--num-trials", "4", "--json") == 0
     summary = json.loads(capsys.readouterr().out)

@@ -32,8 +32,9 @@ def test_full_evaluations_use_the_whole_validation_set_under_each_preset(tmp_pat
     optimizer, seen = compile_seen(tmp_path, val, auto=preset, num_candidates=2, num_trials=1,
                                    minibatch_size=20)
     assert {example.question for example in val} <= seen
-    assert optimizer.result.full_evaluations[0].after_trial == -1  # the baseline, on all 320
-    assert "full evaluations on all 320 validation examples" in capsys.readouterr().err
+    assert optimizer.result.full_evaluations[0].after_trial == -1  # the baseline, on all 160
+    assert ("full evaluations on all 160 validation examples not held out (of 320)"
+            in capsys.readouterr().err)  # the other 160 are selection's
 
 
 def test_the_user_may_cap_the_validation_set(tmp_path, capsys):
@@ -41,7 +42,7 @@ def test_the_user_may_cap_the_validation_set(tmp_path, capsys):
     _, seen = compile_seen(tmp_path, val, auto="light", num_candidates=2, num_trials=1,
                            minibatch_size=20, max_valset=60)
     assert len(seen & {example.question for example in val}) == 60
-    assert "all 60 validation examples, capped by max_valset=60" in capsys.readouterr().err
+    assert "(of 60, capped by max_valset=60)" in capsys.readouterr().err
 
 
 def test_no_configuration_scores_an_example_twice(tmp_path):
@@ -55,11 +56,15 @@ def test_no_configuration_scores_an_example_twice(tmp_path):
     baseline = result.full_evaluations[0].configuration
     # Greedy credit scores the program as given first, on examples its full evaluation scored.
     assert {**baseline, **result.trials[0].configuration} == baseline
+    held_out = result.selection.holdout_ids
+    searched = [i for i in range(40) if i not in held_out]
     scored = {(configuration_key(e.configuration), i) for e in result.full_evaluations
-              for i in range(40)}
+              for i in searched}
     scored |= {(configuration_key({**baseline, **trial.configuration}), i)
                for trial in result.trials for i in trial.minibatch_ids}
-    runs = 40 * len(result.full_evaluations) + 20 * len(result.trials)
+    runs = 20 * len(result.full_evaluations) + 20 * len(result.trials)
+    for configuration in [baseline] + [c.configuration for c in result.selection.contenders]:
+        scored |= {(configuration_key(configuration), i) for i in held_out}
     assert len(result.full_evaluations) >= 3 and len(scored) < runs
     assert result.usage.task_lm.calls == 2 * len(scored)
 

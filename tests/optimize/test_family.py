@@ -7,7 +7,8 @@ import pytest
 
 from mipro import ConfigurationError
 from mipro.optimize import MIPRO, OPTIMIZERS, BootstrapRandomSearch, MIPROPlusPlus, ModuleOPRO, Optimizer
-from mipro.optimize.run.candidates import build_program, demos_param, instruction_param
+from mipro.optimize.run.candidates import build_program, configuration_key, demos_param, instruction_param
+from mipro.optimize.select import best_full_evaluation
 from mipro.testing import SimulatedLM, SimulatedProgram, exact_answer, make_examples
 
 TRAIN, VAL = make_examples(60), make_examples(40, start=60)
@@ -30,6 +31,23 @@ def module_of(param):
     return param.rpartition(".")[0]
 
 
+def searched(result):
+    """(the best search score, the program as given's search score): the search's own view,
+    before selection checks it on held-out examples."""
+    baseline = next(e.score for e in result.full_evaluations if e.after_trial == -1)
+    return best_full_evaluation(result.full_evaluations), baseline
+
+
+def search_ids(result):
+    return tuple(i for i in range(len(VAL)) if i not in result.selection.holdout_ids)
+
+
+def held_out_scorings(result):
+    """The configurations selection scored on the held-out examples (the program as given first)."""
+    return [configuration_key(result.candidates.baseline())] + [
+        configuration_key(c.configuration) for c in result.selection.contenders]
+
+
 @pytest.mark.parametrize("name", ["mipro_0shot", "mipro++_0shot", "opro", "opro_grounded"])
 def test_zero_shot_optimizers_never_put_demos_in_the_final_program(tmp_path, name):
     lm = SimulatedLM()
@@ -38,7 +56,8 @@ def test_zero_shot_optimizers_never_put_demos_in_the_final_program(tmp_path, nam
     assert all(c.demo_sets == ((),) for c in optimizer.result.candidates.predictors.values())
     assert not any(param.endswith(".demos") for t in optimizer.result.trials for param in t.configuration)
     # Instructions are what they optimize; bootstrapped demos may only ground the proposer.
-    assert [p.signature.instructions for p in program.predictors()] != original_instructions()
+    best, _ = searched(optimizer.result)
+    assert any(best.configuration[instruction_param(name)] != 0 for name in PREDICTORS)
     grounded = name != "opro"
     assert any("Task Demos:" in prompt for prompt in lm.proposer_prompts) == grounded
 
@@ -51,23 +70,28 @@ def test_demo_only_optimizers_never_change_instructions(tmp_path, name, options)
     assert [p.signature.instructions for p in program.predictors()] == original_instructions()
     assert all(len(c.instructions) == 1 for c in optimizer.result.candidates.predictors.values())
     assert lm.proposer_prompts == [] and optimizer.result.usage.prompt_lm.calls == 0
-    assert optimizer.result.best_score > optimizer.result.baseline_score
-    assert any(p.demos for p in program.predictors())
+    best, baseline = searched(optimizer.result)
+    assert best.score > baseline
+    assert any(p.demos for p in build_program(SimulatedProgram(), optimizer.result.candidates,
+                                              best.configuration).predictors())
 
 
-def test_bootstrap_random_search_scores_each_demo_set_on_the_full_valset(tmp_path):
+def test_bootstrap_random_search_scores_each_demo_set_on_all_search_examples(tmp_path):
     optimizer, _ = run("bootstrap_random_search", tmp_path, SimulatedLM(), num_candidates=5)
     result = optimizer.result
     assert [t.configuration for t in result.trials] == [
         {demos_param(name): k for name in PREDICTORS} for k in (1, 2, 3, 4)]
-    assert all(t.minibatch_ids == tuple(range(len(VAL))) for t in result.trials)
+    assert all(t.minibatch_ids == search_ids(result) for t in result.trials)
     scores = {e.configuration[demos_param("hint")]: e.score for e in result.full_evaluations}
     assert sorted(scores) == [0, 1, 2, 3, 4]  # candidate 0 is the program as given
     assert [t.minibatch_score for t in result.trials] == [scores[k] for k in (1, 2, 3, 4)]
-    assert result.best_score == max(scores.values())
+    assert [c.search_score for c in result.selection.contenders] == sorted(
+        (scores[k] for k in (1, 2, 3, 4) if scores[k] >= scores[0]), reverse=True)[:len(result.selection.contenders)]
+    held_out = len(result.selection.holdout_ids)
     # The whole bootstrap budget (few runs pass here: 4 runs per traced demo, 4 x 4 x 3 sets),
-    # then 5 full evaluations.
-    assert result.usage.task_lm.calls == 2 * (48 + 5 * len(VAL))
+    # then 5 full evaluations on the search's examples, then selection on the held-out ones.
+    assert result.usage.task_lm.calls == 2 * (48 + 5 * (len(VAL) - held_out)
+                                              + held_out * len(held_out_scorings(result)))
 
 
 @pytest.mark.parametrize("grounded", [False, True])
@@ -82,7 +106,7 @@ def test_opro_proposer_sees_earlier_instructions_with_their_scores(tmp_path, gro
         shown = re.findall(r"Instruction: (.*) \| Score: ([\d.]+)", last)
         # Everything tried before trial 3: the original (with the baseline's full score) and
         # the proposals of trials 0-2 (with the minibatch score of the configuration using it).
-        expected = {options.instructions[0]: result.baseline_score}
+        expected = {options.instructions[0]: searched(result)[1]}
         for trial in result.trials[:3]:
             expected[options.instructions[trial.configuration[instruction_param(name)]]] = trial.minibatch_score
         assert {text: float(score) for text, score in shown} == {
@@ -136,7 +160,8 @@ def test_greedy_credit_assignment_changes_one_module_per_step(tmp_path):
         if trial.minibatch_score > kept.minibatch_score:  # a change is kept only if it scores higher
             kept, kept_changes = trial, kept_changes + 1
     assert kept_changes >= 1
-    assert optimizer.result.best_score > optimizer.result.baseline_score
+    best, baseline = searched(optimizer.result)
+    assert best.score > baseline
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
@@ -151,7 +176,9 @@ def test_every_optimizer_respects_max_lm_calls_and_reports_usage(tmp_path, name)
     proposes = name not in ("bootstrap_random_search", "bayesian_bootstrap")
     assert (usage.prompt_lm.prompt_tokens > 0) == proposes
     assert optimizer.result.stopped_by_budget
-    assert optimizer.result.best_score >= optimizer.result.baseline_score
+    # The search left room in the budget to score the program as given and the search's best
+    # configuration on the held-out examples.
+    assert 0 <= optimizer.result.baseline_score <= 1 and optimizer.result.selection.contenders
     assert program.dump_state() == build_program(
         SimulatedProgram(), optimizer.result.candidates, optimizer.result.best_configuration).dump_state()
 
@@ -165,15 +192,17 @@ def test_opro_resumes_from_its_study_as_if_never_stopped(tmp_path):
     assert resumed.result.trials == whole.result.trials
     assert resumed.result.candidates == whole.result.candidates
     # Nothing was redone: no bootstrapping, no summaries, only the 3 new rounds' proposals,
-    # their minibatches, and the new full evaluations, each without the examples its
-    # configuration's minibatches in this process already scored.
+    # their minibatches, the new full evaluations on the 20 search examples, each without the
+    # examples its configuration's minibatches in this process already scored, and the new
+    # held-out scorings (20 examples).
     assert resumed.result.usage.prompt_lm.calls == 3 * 2
     full_runs = 0
     for evaluation in resumed.result.full_evaluations[len(first.result.full_evaluations):]:
         scored = {i for trial in resumed.result.trials[3:] for i in trial.minibatch_ids
                   if {**evaluation.configuration, **trial.configuration} == evaluation.configuration}
-        full_runs += len(VAL) - len(scored)
-    assert lm.usage.calls == 3 * 2 + 2 * 3 * 10 + 2 * full_runs
+        full_runs += len(search_ids(resumed.result)) - len(scored)
+    new_held_out = len(set(held_out_scorings(resumed.result)) - set(held_out_scorings(first.result)))
+    assert lm.usage.calls == 3 * 2 + 2 * 3 * 10 + 2 * full_runs + 2 * 20 * new_held_out
 
 
 def test_mipro_plus_plus_resumes_after_the_budget_ran_out(tmp_path):
@@ -188,16 +217,21 @@ def test_mipro_plus_plus_resumes_after_the_budget_ran_out(tmp_path):
     proposals = optuna.load_study(study_name=resumed.result.proposal_model.study_name,
                                   storage=f"sqlite:///{tmp_path / 'study.db'}")
     states = [t.state.name for t in proposals.trials]
-    assert states.count("COMPLETE") == 8 and states.count("FAIL") == 1  # the interrupted one
+    # The search stopped between trials, leaving the budget's reserve for selection.
+    assert states.count("COMPLETE") == 8 and states.count("FAIL") == 0
+    assert stopped.result.selection.baseline_holdout_score >= 0
 
 
 def test_bootstrap_random_search_resumes_without_bootstrapping_again(tmp_path):
-    stopped, _ = run("bootstrap_random_search", tmp_path, SimulatedLM(), max_lm_calls=250)
-    assert len(stopped.result.trials) == 1  # 64 bootstrapping + 80 baseline + 80 set 1
+    # 64 bootstrapping + 40 baseline + 40 set 1; then 156 calls are left, fewer than the 180 a
+    # search leaves (80 for selection, 100 for one more trial and full evaluations)
+    stopped, _ = run("bootstrap_random_search", tmp_path, SimulatedLM(), max_lm_calls=300)
+    assert len(stopped.result.trials) == 1
     lm = SimulatedLM()
     resumed, _ = run("bootstrap_random_search", tmp_path, lm)
     assert resumed.result.trials[0] == stopped.result.trials[0] and len(resumed.result.trials) == 3
-    assert lm.usage.calls == 2 * 2 * len(VAL)  # only sets 2 and 3
+    new_held_out = len(set(held_out_scorings(resumed.result)) - set(held_out_scorings(stopped.result)))
+    assert lm.usage.calls == 2 * 20 * (2 + new_held_out)  # only sets 2 and 3, and their selection
 
 
 def test_teacher_lm_produces_the_bootstrapped_traces_within_the_budget(tmp_path):

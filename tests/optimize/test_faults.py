@@ -9,10 +9,12 @@ from mipro import ConfigurationError, EvaluationError, Example
 from mipro.errors import LMError, LMUnavailableError, MetricError, RunInterruptedError
 from mipro.lm.base import BaseLM, LMRequest, LMResponse
 from mipro.optimize import MIPRO
+from mipro.optimize.select import SelectionSettings, split_holdout
 from mipro.testing import ScriptedLM, SimulatedLM, SimulatedProgram, exact_answer, make_examples
 from mipro.testing.truth import mis_scored
 
 TRAIN, VAL = make_examples(40), make_examples(30, start=100)
+SEARCH_IDS, HOLDOUT_IDS = split_holdout(len(VAL), SelectionSettings(), seed=0)
 SETTINGS = dict(auto=None, num_candidates=3, num_trials=6, minibatch_size=10, full_eval_every=3,
                 seed=0, verbose=False)
 
@@ -83,14 +85,15 @@ def test_program_raising_beyond_the_budget_stops_with_the_failed_examples(tmp_pa
 
 
 def test_program_raising_on_every_example_stops_even_within_max_errors(tmp_path):
-    with pytest.raises(EvaluationError, match="the program raised on every one of the 30 "
+    with pytest.raises(EvaluationError, match="the program raised on every one of the 15 "
                                               "examples of valset it ran on"):
         optimize(tmp_path, SimulatedLM(), program=Raising({f"q{i}" for i in range(200)}),
                  max_errors=1000, max_bootstrapped_demos=0)
 
 
 def test_program_raising_within_the_budget_scores_zero_and_is_reported(tmp_path, capsys):
-    optimizer, _ = optimize(tmp_path, SimulatedLM(), program=Raising({"q103"}), verbose=True)
+    failing = VAL[SEARCH_IDS[3]].question  # an example the search's full evaluations use
+    optimizer, _ = optimize(tmp_path, SimulatedLM(), program=Raising({failing}), verbose=True)
     full = optimizer.result.full_evaluations
     assert full and all(evaluation.num_failed == 1 for evaluation in full)
     assert "The program raised on" in capsys.readouterr().err
@@ -114,7 +117,8 @@ class Unparseable(BaseLM):
 
 
 def test_unparseable_replies_score_zero_are_counted_per_predictor_and_do_not_stop(tmp_path, capsys):
-    optimizer, _ = optimize(tmp_path, Unparseable({"q101", "q102"}), max_errors=0, verbose=True)
+    failing = {VAL[SEARCH_IDS[1]].question, VAL[SEARCH_IDS[2]].question}
+    optimizer, _ = optimize(tmp_path, Unparseable(failing), max_errors=0, verbose=True)
     result = optimizer.result
     assert len(result.trials) == 6
     assert result.usage.task_lm.parse_failures.get("answer", 0) >= 2
@@ -142,7 +146,7 @@ class Outage(BaseLM):
         return self.inner(request)
 
 
-@pytest.mark.parametrize("down_from", [30, 41, 90, 200, 300])  # of a run's 315 requests
+@pytest.mark.parametrize("down_from", [30, 41, 90, 200, 250])  # of 263 (250: selection)
 def test_lm_outage_stops_the_run_unscored_and_a_rerun_resumes(tmp_path, down_from):
     with pytest.raises(RunInterruptedError) as caught:
         optimize(tmp_path, Outage(down_from))
@@ -183,7 +187,7 @@ def test_an_lm_error_that_retrying_cannot_mend_says_to_fix_it_first(tmp_path):
 def test_short_outage_in_every_stage_never_becomes_a_score(tmp_path):
     """The LM is down for 5 requests at a time, at points spread over the run; each time the run
     stops and the next run resumes, until it completes with every score true."""
-    for down_from in [30, 55, 150, 250, 350, 410]:
+    for down_from in [30, 55, 150, 250, 320, 350]:
         try:
             optimizer, _ = optimize(tmp_path, Outage(down_from, length=5))
             break

@@ -73,11 +73,12 @@ def test_callbacks_see_every_trial_and_full_evaluation(finished_run):
     best = [e.is_best for e in callback.full_evaluations]
     assert best[0] is True  # the baseline is the best when it is the only one
     last_best = max(i for i, flag in enumerate(best) if flag)
-    assert callback.full_evaluations[last_best].evaluation.score == result.best_score
-    winner = callback.full_evaluations[last_best]
+    best_searched = max(e.score for e in result.full_evaluations)
+    assert callback.full_evaluations[last_best].evaluation.score == best_searched
+    leader = callback.full_evaluations[last_best]
     for predictor, options in result.candidates.predictors.items():
-        index = result.best_configuration[f"{predictor}.instruction"]
-        assert winner.instructions[predictor] == options.instructions[index]
+        index = leader.evaluation.configuration[f"{predictor}.instruction"]
+        assert leader.instructions[predictor] == options.instructions[index]
 
 
 def test_show_prints_the_winner_against_the_original(finished_run):

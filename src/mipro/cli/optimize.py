@@ -125,11 +125,15 @@ def _outcome(result: OptimizationResult) -> dict[str, Any]:
     """What the run found, as plain data: scores, whether the original was kept, what failed."""
     winner = next((e for e in result.full_evaluations
                    if e.configuration == result.best_configuration), None)
+    selection = result.selection
     return {
         "validation": {"best": _number(result.best_score),
                        "unoptimized": _number(result.baseline_score),
+                       "interval": [_number(bound) for bound in selection.score_interval] if selection else None,
+                       "held_out_examples": len(selection.holdout_ids) if selection else 0,
                        "failed_examples": winner.num_failed if winner else None},
         "kept_original": all(index == 0 for index in result.best_configuration.values()),
+        "selection": selection.reason if selection else None,
         "skipped_proposals": result.skipped_proposals,
         "stopped_by_budget": result.stopped_by_budget,
         "trials": len(result.trials), "full_evaluations": len(result.full_evaluations),
@@ -147,8 +151,10 @@ def _summary_text(summary: dict[str, Any]) -> str:
              f"{summary['full_evaluations']} full evaluations"
              + (", stopped by the LM-call budget" if summary["stopped_by_budget"] else "")]
     if validation["best"] is not None:
-        lines.append(f"Validation score {validation['best']:.3f} "
-                     f"(unoptimized {_format(validation['unoptimized'])})")
+        low, high = validation["interval"] or (None, None)
+        lines.append(f"Validation score {validation['best']:.3f} (unoptimized "
+                     f"{_format(validation['unoptimized'])}) on {validation['held_out_examples']} "
+                     f"held-out examples, interval {_format(low)} to {_format(high)}")
     if "test" in summary:
         test = summary["test"]
         lines.append(f"Held-out test score ({test['examples']} examples): "
@@ -157,10 +163,10 @@ def _summary_text(summary: dict[str, Any]) -> str:
     if "test" in summary:
         failed.append(f"{summary['test']['failed_before']} / {summary['test']['failed_after']} "
                       "in the test runs before / after")
-    kept = ("kept the original program (no candidate scored higher)" if summary["kept_original"]
-            else "kept an optimized program")
+    kept = "kept the original program" if summary["kept_original"] else "kept an optimized program"
     lines.append(f"Outcome: {kept}; {summary['skipped_proposals']} proposals skipped; "
-                 f"failed examples: {', '.join(failed)}")
+                 f"failed examples: {', '.join(failed)}"
+                 + (f"; selection {summary['selection']}" if summary["selection"] else ""))
     lines.append(f"Wall time {summary['wall_seconds']:.0f} s. "
                  f"Optimized program saved to {summary['output']}")
     return "\n".join(lines)

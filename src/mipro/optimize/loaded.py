@@ -11,7 +11,13 @@ import optuna
 
 from mipro.errors import ConfigurationError
 from mipro.optimize.run.candidates import Candidates, Configuration, build_program
-from mipro.optimize.run.records import FullEvaluation, OptimizationResult, RunUsage, TrialRecord
+from mipro.optimize.run.records import (
+    FullEvaluation,
+    OptimizationResult,
+    RunUsage,
+    Selection,
+    TrialRecord,
+)
 from mipro.optimize.run.readable import WINNER
 from mipro.optimize.run.storage import absolute_url, storage_url
 from mipro.optimize.run.study import RunStudy
@@ -22,8 +28,8 @@ from mipro.program import Module
 @dataclass(frozen=True, kw_only=True)
 class LoadedRun:
     """What a run's study holds. ``result`` and ``usage`` are ``None`` while it is running (or
-    when it stopped before selecting a winner); ``winner`` is the best fully evaluated
-    configuration so far."""
+    when it stopped before selecting a winner); ``winner`` is the full evaluation of the
+    selected configuration, or while the run goes on the best fully evaluated one so far."""
 
     run_name: str
     storage: str
@@ -62,7 +68,7 @@ class LoadedRun:
         return self.winner.configuration
 
 
-_GIVEN = ("usage", "best_score", "baseline_score", "best_configuration")
+_GIVEN = ("usage", "best_score", "baseline_score", "best_configuration", "selection")
 
 
 def load_run(run_name: str, storage: str | None = None) -> LoadedRun:
@@ -88,11 +94,13 @@ def load_run(run_name: str, storage: str | None = None) -> LoadedRun:
     result = None
     if usage is not None and winner is not None:
         known = {f.name for f in fields(OptimizationResult)}
-        baseline = next((e for e in evaluations if e.after_trial == -1), None)
+        selection = Selection.from_dict(summary["selection"]) if "selection" in summary else None
         result = OptimizationResult(
-            best_configuration=winner.configuration, best_score=winner.score,
-            baseline_score=baseline.score if baseline else float("nan"), trials=trials,
-            full_evaluations=evaluations, usage=usage, candidates=candidates,
+            best_configuration=winner.configuration,
+            best_score=selection.chosen_score if selection else float("nan"),
+            baseline_score=selection.baseline_holdout_score if selection else float("nan"),
+            trials=trials, full_evaluations=evaluations, usage=usage, candidates=candidates,
+            selection=selection,
             **{k: v for k, v in summary.items() if k in known and k not in _GIVEN},
         )
     return LoadedRun(run_name=run_name, storage=url, settings=dict(study.fingerprint),

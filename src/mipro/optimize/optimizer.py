@@ -52,7 +52,14 @@ from mipro.optimize.run.records import (
 )
 from mipro.optimize.run.study import RunStudy
 from mipro.optimize.search import Search, SearchSchedule
-from mipro.optimize.select import best_full_evaluation, select
+from mipro.optimize.select import (
+    SelectionSettings,
+    best_full_evaluation,
+    describe_selection,
+    result_of,
+    select,
+    split_holdout,
+)
 from mipro.optimize.split import split_data
 from mipro.program import Example, Module
 from mipro.progress import console, progress_bar
@@ -66,6 +73,10 @@ class Run:
     """A copy of the program whose predictors call the budgeted task LM."""
     trainset: list[Example]
     valset: list[Example]
+    search_ids: tuple[int, ...]
+    """The validation examples the search uses."""
+    holdout_ids: tuple[int, ...]
+    """The validation examples held out from the search, on which selection chooses."""
     task_lm: BudgetedLM
     prompt_lm: BudgetedLM
     teacher_lm: BudgetedLM | None
@@ -89,6 +100,13 @@ class Optimizer:
     ``run_name`` resumes it, and is refused when anything that changes the result differs
     (metric, program, LMs, data, settings: the run's fingerprint). ``fresh=True`` deletes the
     stored run and starts over. Any int ``seed`` works.
+
+    Selection: ``holdout_fraction`` of the validation set is held out from the search; the
+    program as given and the search's best configuration (``selection_configurations``: more)
+    are scored on it, and the program as given is kept unless the configuration beats it with
+    ``selection_confidence`` (docs/selection.md). ``result.best_score`` is the chosen
+    program's score on those held-out examples, and ``result.selection`` says what was chosen
+    and why.
 
     Failures are never scores of the configuration being tried, except the prompt's own: a
     reply that does not parse scores 0 and is counted per predictor. The program's code may
@@ -119,6 +137,9 @@ class Optimizer:
         max_labeled_demos: int = 4,
         metric_threshold: float = 1.0,
         seed: int = 0,
+        holdout_fraction: float = 0.5,
+        selection_configurations: int = 1,
+        selection_confidence: float = 0.9,
         max_lm_calls: int | None = None,
         max_valset: int | None = None,
         run_name: str | None = None,
@@ -152,6 +173,9 @@ class Optimizer:
                 f"metric_threshold must be a number (a trace passes when its metric score is "
                 f">= it), got {metric_threshold!r}")
         resolve_counts(auto, 1, num_candidates, num_trials)  # fail early on a bad preset
+        self.selection = SelectionSettings(holdout_fraction=holdout_fraction,
+                                           configurations=selection_configurations,
+                                           confidence=selection_confidence)
         self.metric, self.plan = metric, plan
         self.task_lm, self.prompt_lm, self.teacher_lm = task_lm, prompt_lm, teacher_lm
         self.auto, self.num_candidates, self.num_trials = auto, num_candidates, num_trials
@@ -187,7 +211,8 @@ class Optimizer:
             return program.deepcopy()
         with self._stop_on_lm_failure(run, "during the search"):
             search = self._search(run, candidates, groundings)
-        return self._select(program, run, search, ProposalTally(**built))
+        with self._stop_on_lm_failure(run, "while scoring on the held-out examples"):
+            return self._select(program, run, search, ProposalTally(**built))
 
     def _build_candidates(self, run: Run) -> tuple[Candidates, dict[str, Grounding], dict[str, Any]]:
         """Stages 1 to 3, run by one process of the run (a resumed run reads their result),
@@ -231,10 +256,11 @@ class Optimizer:
                 groundings: Mapping[str, Grounding]) -> Search:
         """Stage 4: trials until the schedule, the strategy or the budget ends (``search.py``)."""
         search = Search(strategy=self.plan.search, program=run.program, candidates=candidates,
-                        groundings=groundings, valset=run.valset, metric=self.metric,
-                        study=run.study, schedule=run.schedule, seed=self.seed,
+                        groundings=groundings, valset=run.valset, search_ids=run.search_ids,
+                        metric=self.metric, study=run.study, schedule=run.schedule, seed=self.seed,
                         prompt_lm=run.prompt_lm, num_threads=self.num_threads,
-                        max_errors=self.max_errors, display_progress=self.verbose)
+                        max_errors=self.max_errors, display_progress=self.verbose,
+                        budget=run.task_lm.budget, reserved_calls=self._reserved_calls(run))
         num_trials = run.schedule.num_trials
         with progress_bar(f"{type(self).__name__} trials", num_trials, enabled=self.verbose) as bar:
             bar.advance(steps=len(run.study.completed_trials()))
@@ -268,19 +294,22 @@ class Optimizer:
         return search
 
     def _select(self, program: Module, run: Run, search: Search, tally: ProposalTally) -> Module:
-        """Stage 5: the best fully evaluated configuration, built (``select.py``)."""
-        result = select(search, usage=_usage(run), skipped_proposals=tally.skipped,
-                        rejected_proposals=tally.rejected)
+        """Stage 5: the program as given, or the search's best configuration when it beats it
+        with confidence on the held-out examples, built (``select.py``)."""
+        selection = select(search, self.selection, run.holdout_ids)
+        result = result_of(search, selection, usage=_usage(run), skipped_proposals=tally.skipped,
+                           rejected_proposals=tally.rejected)
         self.result = result or _empty_result(run)
         if result is None:
             return program.deepcopy()
-        winner = best_full_evaluation(run.study.full_evaluations())
-        run.study.mark_winner(winner, result_summary(result, search.program_failures))
+        run.study.mark_winner(result.best_configuration, result.best_score,
+                              result_summary(result, search.program_failures))
         if result.stopped_by_budget:
-            self._say("The LM-call budget is spent: returning the best program found so far.")
-        self._say(f"Best full validation score {result.best_score:.3f} (unoptimized "
-                  f"{result.baseline_score:.3f}); {run.task_lm.usage.calls} task-LM and "
-                  f"{run.prompt_lm.usage.calls} prompt-LM calls.")
+            self._say("The LM-call budget is spent: choosing among the configurations scored so far.")
+        if result.selection is not None:
+            for line in describe_selection(result.selection):
+                self._say(line)
+        self._say(f"{run.task_lm.usage.calls} task-LM and {run.prompt_lm.usage.calls} prompt-LM calls.")
         self._say_failures(run, search)
         return build_program(program, search.candidates, result.best_configuration)
 
@@ -297,6 +326,19 @@ class Optimizer:
         if search.program_failures:
             self._say(f"The program raised on {search.program_failures} examples during the "
                       "search, each scored 0 (see max_errors).")
+
+    def _selection_calls(self, run: Run) -> int:
+        """About how many task-LM calls selection needs."""
+        runs = self.selection.reserved_program_runs(len(run.valset))
+        return runs * len(run.program.named_predictors())
+
+    def _reserved_calls(self, run: Run) -> int:
+        """The calls a search leaves in the budget: selection's, and room for one more trial
+        (its proposals, its minibatch, a scheduled full evaluation) and the final full evaluation."""
+        predictors = len(run.program.named_predictors())
+        program_runs = min(self.minibatch_size, len(run.search_ids)) + 2 * len(run.search_ids)
+        proposals = self.plan.search.planned_proposals(1, predictors)
+        return self._selection_calls(run) + program_runs * predictors + proposals
 
     # The run ------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -316,7 +358,9 @@ class Optimizer:
 
     def _open_run(self, program: Module, trainset: list[Example], valset: list[Example],
                   counts: Counts) -> Run:
-        """Open (or resume) the run's study, and wrap every LM in the run's budget."""
+        """Hold out the selection examples, open (or resume) the run's study, and wrap every
+        LM in the run's budget."""
+        search_ids, holdout_ids = split_holdout(len(valset), self.selection, self.seed)
         task_lm = self.task_lm or _lm_of(program) or active_lm()
         lms = {"task_lm": task_lm, "prompt_lm": self.prompt_lm or task_lm,
                "teacher_lm": self.teacher_lm}
@@ -329,7 +373,8 @@ class Optimizer:
         for predictor in working.predictors():
             predictor.lm = BudgetedLM(predictor.lm, budget) if predictor.lm else task
         num_trials = self.plan.search.num_trials(counts.num_candidates, counts.num_trials)
-        run = Run(program=working, trainset=trainset, valset=valset, task_lm=task,
+        run = Run(program=working, trainset=trainset, valset=valset, search_ids=search_ids,
+                  holdout_ids=holdout_ids, task_lm=task,
                   prompt_lm=BudgetedLM(self.prompt_lm or task_lm, budget),
                   teacher_lm=BudgetedLM(self.teacher_lm, budget) if self.teacher_lm else None,
                   study=study, num_candidates=counts.num_candidates,
@@ -358,7 +403,7 @@ class Optimizer:
             "optimizer": type(self).__name__, "plan": self.plan.fingerprint(),
             "seed": self.seed, "num_candidates": num_candidates,
             "minibatch_size": self.minibatch_size, "full_eval_every": self.full_eval_every,
-            "n_startup_trials": self.n_startup_trials,
+            "n_startup_trials": self.n_startup_trials, "selection": asdict(self.selection),
             "max_bootstrapped_demos": request.max_bootstrapped_demos,
             "max_labeled_demos": request.max_labeled_demos,
             "metric_threshold": self.metric_threshold,
@@ -376,19 +421,22 @@ class Optimizer:
         runs = bootstrap_budget(self._bootstrap_request(run.num_candidates), len(run.trainset))
         strategy, grounding, proposals = self.plan.search, self.plan.grounding, self.plan.proposals
         bootstrap = runs * predictors
-        search = strategy.planned_program_runs(run.schedule, len(run.valset)) * predictors
+        searched = len(run.search_ids)
+        search = strategy.planned_program_runs(run.schedule, searched) * predictors
+        selection = self._selection_calls(run)
         upfront = predictors * (run.num_candidates - 1) if proposals else 0
         prompt = (4 * grounding.dataset_summary + (1 + predictors) * grounding.program_summary
                   + upfront + strategy.planned_proposals(run.schedule.num_trials, predictors))
         reasks = upfront if proposals and proposals.form == "auto" else 0
         capped = f", capped by max_valset={self.max_valset}" if self.max_valset else ""
         self._say(
-            f"Planned LM calls (before cache hits): about {bootstrap + search} task-LM "
+            f"Planned LM calls (before cache hits): about {bootstrap + search + selection} task-LM "
             f"(at most {bootstrap} bootstrapping on up to {runs} training examples, stopping once "
             f"every demo set can be filled; {search} search: {run.schedule.num_trials} trials on "
-            f"minibatches of {min(run.schedule.minibatch_size, len(run.valset))}, full evaluations "
-            f"on all {len(run.valset)} validation examples{capped}, no example scored twice for "
-            f"one configuration) and about {prompt} prompt-LM"
+            f"minibatches of {min(run.schedule.minibatch_size, searched)}, full evaluations "
+            f"on all {searched} validation examples not held out (of {len(run.valset)}{capped}), "
+            f"no example scored twice for one configuration; {selection} selection on the "
+            f"{len(run.holdout_ids)} held-out ones) and about {prompt} prompt-LM"
             + (f" (up to {reasks} more if rejected proposals are asked again)" if reasks else "")
             + (f"; hard cap {self.max_lm_calls}" if self.max_lm_calls else ""))
 

@@ -1,11 +1,12 @@
 """Stage 4: the search. Trials score configurations on minibatches; the most promising ones
-are scored on the whole validation set on a schedule.
+are scored on all the search's validation examples on a schedule. The examples held out for
+selection (``select.py``) are never used here.
 
 ``Search`` is the loop every optimizer shares; a ``SearchStrategy`` (``credit/``) says how each
 trial's configuration is chosen and how its score is credited. Minibatch scores are the
-observations a strategy learns from. Full-validation scores are a different kind of
-observation: they are kept apart (study user attributes) and only decide which evaluated
-configuration wins (``select.py``).
+observations a strategy learns from. Full scores are a different kind of observation: they
+are kept apart (study user attributes) and only rank the evaluated configurations that
+selection re-scores on held-out examples (``select.py``).
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from dataclasses import dataclass, field
 from mipro.errors import BudgetExhausted
 from mipro.evaluate import Evaluate, Metric, error_budget
 from mipro.lm.base import LM
+from mipro.optimize.run.budget import CallBudget
 from mipro.optimize.run.candidates import Candidates, Configuration, build_program, configuration_key
 from mipro.optimize.run.grounding import Grounding
 from mipro.optimize.run.presets import startup_trials
 from mipro.optimize.run.readable import trial_attributes
-from mipro.optimize.run.seeds import sub_seed
 from mipro.optimize.run.records import FullEvaluation, ProposalModel, TrialRecord
+from mipro.optimize.run.seeds import sub_seed
 from mipro.optimize.run.study import RunStudy
 from mipro.program import Example, Module
 
@@ -88,14 +90,18 @@ class SearchStrategy(ABC):
 @dataclass(kw_only=True, eq=False)
 class Search:
     """Runs ``strategy``'s trials until ``schedule.num_trials`` are complete, the strategy has
-    nothing left to try, or the budget is spent; full evaluations follow one schedule for
-    every strategy. ``candidates`` may be replaced by a strategy that proposes new ones."""
+    nothing left to try, or the budget is spent (less ``reserved_calls``, kept for selection);
+    full evaluations follow one schedule for every strategy. ``candidates`` may be replaced by
+    a strategy that proposes new ones."""
 
     strategy: SearchStrategy
     program: Module
     candidates: Candidates
     groundings: Mapping[str, Grounding]
     valset: Sequence[Example]
+    search_ids: Sequence[int] | None = None
+    """The validation examples (indices into ``valset``) that minibatches and full evaluations
+    use; the others are held out for selection. ``None``: all of them."""
     metric: Metric
     study: RunStudy
     schedule: SearchSchedule
@@ -109,6 +115,9 @@ class Search:
     on_trial: TrialListener | None = None
     on_full_evaluation: FullEvaluationListener | None = None
     """Called after each new full evaluation (the baseline's included)."""
+    budget: CallBudget | None = None
+    reserved_calls: int = 0
+    """Calls of ``budget`` the search leaves for the stages after it."""
     stopped_by_budget: bool = field(default=False, init=False)
     skipped_proposals: int = field(default=0, init=False)
     program_failures: int = field(default=0, init=False)
@@ -134,6 +143,9 @@ class Search:
             if last >= 0:  # a full evaluation that a kill cut off is done now
                 self._scheduled_full_evaluation(last)
             while self.study.count_active_trials() < self.schedule.num_trials:
+                if self._reserve_reached():
+                    self.stopped_by_budget = True
+                    break
                 record = self.strategy.next_trial(self)
                 if record is None:
                     break
@@ -153,15 +165,27 @@ class Search:
         return self._companions[suffix]
 
     def minibatch_ids(self, trial_number: int) -> list[int]:
-        """The validation examples of one trial's minibatch (seeded by the trial number)."""
-        size = min(self.schedule.minibatch_size, len(self.valset))
+        """The validation examples of one trial's minibatch, drawn from the search's examples
+        (seeded by the trial number)."""
+        usable = self.search_examples()
+        size = min(self.schedule.minibatch_size, len(usable))
         rng = random.Random(sub_seed(self.seed, "minibatch", trial_number))
-        return sorted(rng.sample(range(len(self.valset)), size))
+        return sorted(rng.sample(list(usable), size))
+
+    def search_examples(self) -> Sequence[int]:
+        """The validation examples the search may use (``search_ids``; default: all)."""
+        return range(len(self.valset)) if self.search_ids is None else self.search_ids
 
     def score(self, configuration: Configuration, ids: Sequence[int]) -> float:
         """The mean score of ``configuration`` on the validation examples ``ids``. Raises, and
         scores nothing, when the LM fails or the metric is broken (``evaluate.py``)."""
-        return self._evaluate(configuration, ids, "Trial")[0]
+        scores, _ = self._evaluate(configuration, ids, "Trial")
+        return sum(scores) / len(scores)
+
+    def example_scores(self, configuration: Configuration, ids: Sequence[int],
+                       what: str) -> tuple[float, ...]:
+        """The score of ``configuration`` on each validation example of ``ids``, in order."""
+        return tuple(self._evaluate(configuration, ids, what)[0])
 
     def best_unevaluated(self, *, up_to: int) -> Configuration | None:
         """The configuration with the best mean minibatch score over trials ``0..up_to`` that
@@ -178,15 +202,14 @@ class Search:
                      if not self.study.has_full_evaluation(configurations[key])), None)
 
     def full_evaluate(self, configuration: Configuration, *, after_trial: int) -> FullEvaluation:
-        """Score ``configuration`` on the whole validation set, once: a configuration evaluated
-        before (also by an earlier process) gives back its stored record."""
+        """Score ``configuration`` on all the search's validation examples, once: a
+        configuration evaluated before (also by an earlier process) gives back its stored record."""
         configuration = {**self.candidates.baseline(), **configuration}
         stored = self.study.full_evaluation(configuration)
         if stored is not None:
             return stored
-        everything = range(len(self.valset))
-        score, num_failed = self._evaluate(configuration, everything, "Full evaluation")
-        record = FullEvaluation(configuration=configuration, score=score,
+        scores, num_failed = self._evaluate(configuration, self.search_examples(), "Full evaluation")
+        record = FullEvaluation(configuration=configuration, score=sum(scores) / len(scores),
                                 after_trial=after_trial, num_failed=num_failed)
         self.study.add_full_evaluation(record)
         if self.on_full_evaluation:
@@ -209,8 +232,8 @@ class Search:
         return self.full_evaluate(chosen, after_trial=after_trial)
 
     def _evaluate(self, configuration: Configuration, ids: Sequence[int],
-                  what: str) -> tuple[float, int]:
-        """The mean score of ``configuration`` on the validation examples ``ids``, and on how
+                  what: str) -> tuple[list[float], int]:
+        """The score of ``configuration`` on each validation example of ``ids``, and on how
         many the prompt or the program failed. The program's code may raise on up to
         ``max_errors`` of them, and never on all. An example this configuration already passed
         through in this search (a minibatch, the baseline's full evaluation) is not run again:
@@ -234,8 +257,11 @@ class Search:
                     known[outcome.index] = outcome.score  # a failure is run again next time
                 else:
                     num_failed += 1
-        scores = [fresh[i] if i in fresh else known[i] for i in ids]
-        return sum(scores) / len(scores), num_failed
+        return [fresh[i] if i in fresh else known[i] for i in ids], num_failed
+
+    def _reserve_reached(self) -> bool:
+        remaining = self.budget.remaining if self.budget else None
+        return remaining is not None and remaining <= self.reserved_calls
 
     def _last_trial_number(self) -> int:
         trials = self.study.completed_trials()

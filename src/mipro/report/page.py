@@ -30,7 +30,7 @@ del { background: #fbd3d0; text-decoration: line-through; } ins { background: #c
 _USAGE_COLUMNS = ("calls", "requests", "cache_hits", "prompt_tokens", "completion_tokens",
                   "seconds", "retries", "errors")
 _SHOWN_ELSEWHERE = {"usage", "best_score", "baseline_score", "best_configuration",
-                    "skipped_proposals", "program_failures", "stopped_by_budget"}
+                    "skipped_proposals", "program_failures", "stopped_by_budget", "selection"}
 
 
 def write_report(run: LoadedRun, out: Path, *, png_dir: Path | None = None) -> Path:
@@ -89,8 +89,7 @@ def _overview(run: LoadedRun) -> str:
         ["Optimizer", html.escape(str(settings.get("optimizer", "?")))],
         ["Task LM", html.escape(str(settings.get("task_lm", "?")))],
         ["Trials", str(len(run.trials))], ["Full evaluations", str(len(run.full_evaluations))],
-        ["Winner (full validation)", _score(run.winner.score if run.winner else None)],
-        ["Program as given", _score(baseline.score if baseline else None)],
+        *_scores(run),
         ["Storage", f"<code>{html.escape(run.storage)}</code>"],
         ["Dashboard", f"<code>optuna-dashboard {html.escape(run.storage)}</code>"],
     ]
@@ -133,9 +132,46 @@ def _selection(run: LoadedRun) -> str:
     extra = {k: v for k, v in run.summary.items() if k not in _SHOWN_ELSEWHERE and v is not None}
     details = _table(["field", "value"], [[html.escape(k), html.escape(str(v))]
                                           for k, v in extra.items()]) if extra else ""
-    rule = ("<p>The winner is the configuration with the highest score on the whole validation "
-            "set; minibatch scores only guide the search.</p>")
-    return _section("Selection", rule + table + details)
+    rule = ("<p>Minibatch scores guide the search; full scores, on the search's half of the "
+            "validation set, rank the configurations; selection compares the best of them with the "
+            "program as given on the held-out half (docs/selection.md).</p>")
+    return _section("Selection", rule + table + _held_out(run) + details)
+
+
+def _scores(run: LoadedRun) -> list[list[str]]:
+    """The overview's score rows: held-out scores once selected, else the search's so far."""
+    selection = run.result.selection if run.result else None
+    if selection is None:
+        baseline = run.baseline()
+        return [["Best so far (search's full score)", _score(run.winner.score if run.winner else None)],
+                ["Program as given (search's full score)", _score(baseline.score if baseline else None)]]
+    low, high = selection.score_interval
+    held_out = f"{len(selection.holdout_ids)} held-out examples"
+    return [[f"Winner ({held_out})", f"{_score(selection.chosen_score)} "
+             f"({selection.confidence:.0%} interval {_score(low)} to {_score(high)})"],
+            [f"Program as given ({held_out})", _score(selection.baseline_holdout_score)],
+            ["Selection", html.escape(selection.reason)]]
+
+
+def _held_out(run: LoadedRun) -> str:
+    """The held-out comparison: the program as given and each configuration tested."""
+    selection = run.result.selection if run.result else None
+    if selection is None:
+        return ""
+    rows = [["the program as given", _score(selection.baseline_search_score),
+             f"<span class='num'>{_score(selection.baseline_holdout_score)}</span>", "", "",
+             "winner" if selection.chosen is None else ""]]
+    for index, contender in enumerate(selection.contenders):
+        rows.append([html.escape(describe_configuration(contender.configuration)),
+                     _score(contender.search_score),
+                     f"<span class='num'>{_score(contender.holdout_score)}</span>",
+                     f"{contender.difference:+.3f}", f"{contender.lower_bound:+.3f}",
+                     "winner" if index == selection.chosen else ""])
+    classes = ["winner" if row[-1] else "" for row in rows]
+    head = (f"<p>On the {len(selection.holdout_ids)} held-out examples, at "
+            f"{selection.confidence:.0%} confidence: {html.escape(selection.reason)}.</p>")
+    return head + _table(["configuration", "search score", "held-out score", "difference",
+                          "lower bound", ""], rows, classes)
 
 
 def _usage(run: LoadedRun) -> str:

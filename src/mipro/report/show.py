@@ -18,9 +18,18 @@ def show_run(run: LoadedRun, console: Console) -> None:
     status = "finished" if run.finished else "running (or stopped before selecting a winner)"
     console.print(f"[bold]Run {run.run_name}[/bold]  {status}  {len(run.trials)} trials, "
                   f"{len(run.full_evaluations)} full evaluations", highlight=False)
-    console.print(f"Winner {_score(run.winner.score if run.winner else None)} on the full "
-                  f"validation set; the program as given {_score(baseline.score if baseline else None)}",
-                  highlight=False)
+    selection = run.result.selection if run.result else None
+    if selection is not None:
+        low, high = selection.score_interval
+        console.print(f"Winner {_score(selection.chosen_score)} on {len(selection.holdout_ids)} "
+                      f"held-out validation examples ({selection.confidence:.0%} interval "
+                      f"{_score(low)} to {_score(high)}); the program as given "
+                      f"{_score(selection.baseline_holdout_score)}", highlight=False)
+        console.print(f"Selection: {selection.reason}", highlight=False, markup=False)
+    else:
+        console.print(f"Best so far {_score(run.winner.score if run.winner else None)} on the "
+                      f"search's examples; the program as given "
+                      f"{_score(baseline.score if baseline else None)}", highlight=False)
     evaluations = Table(title="Full evaluations", title_justify="left")
     for column in ("after", "configuration", "score", "failed"):
         evaluations.add_column(column)

@@ -17,18 +17,26 @@ from mipro.testing.simulated import SimulatedLM, SimulatedProgram, exact_answer
 
 
 def mis_scored(result: OptimizationResult, valset: Sequence[Example]) -> list[str]:
-    """The trials and full evaluations of a run of ``SimulatedProgram`` (scored with
-    ``exact_answer`` on ``valset``) whose stored score is not the configuration's true score."""
+    """The trials, full evaluations and held-out scores of a run of ``SimulatedProgram``
+    (scored with ``exact_answer`` on ``valset``) whose stored score is not the configuration's
+    true score."""
     assert result.candidates is not None, "the run built no candidates"
-    candidates = result.candidates
+    assert result.selection is not None, "the run selected nothing"
+    candidates, selection = result.candidates, result.selection
 
     def true_score(configuration: Configuration, ids: Sequence[int]) -> float:
         program = build_program(SimulatedProgram(SimulatedLM()), candidates, configuration)
         return Evaluate(valset, exact_answer, display_progress=False)(program, ids=ids).score
 
+    held_out = selection.holdout_ids
+    searched = [i for i in range(len(valset)) if i not in set(held_out)]
     wrong = [f"trial {trial.number}" for trial in result.trials
              if trial.minibatch_score != true_score(trial.configuration, trial.minibatch_ids)]
     wrong += [f"full evaluation after trial {evaluation.after_trial}"
               for evaluation in result.full_evaluations
-              if evaluation.score != true_score(evaluation.configuration, range(len(valset)))]
+              if evaluation.score != true_score(evaluation.configuration, searched)]
+    wrong += [f"held-out score of {contender.configuration}" for contender in selection.contenders
+              if contender.holdout_score != true_score(contender.configuration, held_out)]
+    if selection.baseline_holdout_score != true_score(candidates.baseline(), held_out):
+        wrong.append("held-out score of the program as given")
     return wrong

@@ -1,5 +1,5 @@
 """Bootstrap random search's credit assignment: none; every demo-set candidate is scored on
-the whole validation set."""
+all the search's validation examples."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from mipro.optimize.search import Search, SearchSchedule, SearchStrategy
 @dataclass(frozen=True, kw_only=True)
 class DemoSetSweep(SearchStrategy):
     """Trial ``k`` gives every predictor its demo set ``k + 1`` (the sets are bootstrapped from
-    the same examples, so they fit together) and scores it on the whole validation set.
+    the same examples, so they fit together) and scores it on all the search's validation
+    examples.
     Candidate 0 is the program as given, so there are ``num_candidates - 1`` trials."""
 
     def next_trial(self, search: Search) -> TrialRecord | None:
@@ -24,7 +25,7 @@ class DemoSetSweep(SearchStrategy):
         configuration: Configuration = {
             demos_param(name): index for name, size in sizes.items() if size > index}
         full = search.full_evaluate(configuration, after_trial=search.study.next_trial_number())
-        return search.study.add_trial(configuration, full.score, list(range(len(search.valset))))
+        return search.study.add_trial(configuration, full.score, list(search.search_examples()))
 
     def num_trials(self, num_candidates: int, num_trials: int) -> int:
         return num_candidates - 1

@@ -1,8 +1,8 @@
 """The demo-only optimizers: bootstrapped demo sets are searched, instructions never change.
 
 Beside MIPRO (``mipro.py``) they skip grounding and proposals; they differ from each other in
-the search: bootstrap random search scores whole demo sets on the full validation set,
-Bayesian bootstrap chooses each predictor's demo set with MIPRO's TPE surrogate.
+the search: bootstrap random search scores whole demo sets on all the search's validation
+examples, Bayesian bootstrap chooses each predictor's demo set with MIPRO's TPE surrogate.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from mipro.optimize.run.proposals import NO_GROUNDING
 
 class BootstrapRandomSearch(Optimizer):
     """Bootstrap random search: candidate ``k`` gives every predictor demo set ``k`` (sets are
-    bootstrapped from the same examples, so they fit together) and is scored on the whole
-    validation set; the best is kept. Candidate 0 is the program as given, so there are
-    ``num_candidates - 1`` trials (``num_trials`` is not used). Instructions never change.
+    bootstrapped from the same examples, so they fit together) and is scored on all the
+    search's validation examples; selection checks the best on the held-out ones. Candidate 0
+    is the program as given, so there are ``num_candidates - 1`` trials (``num_trials`` is not
+    used). Instructions never change.
     """
 
     def __init__(self, metric: Metric, **options: Any) -> None:

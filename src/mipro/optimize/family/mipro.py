@@ -8,8 +8,8 @@ What sets it apart from the rest of the family (``family/``), stage by stage:
   the search, grounded in summaries of the data and program, a demo set and a random tip
   (the demo-only optimizers propose nothing; OPRO and MIPRO++ propose *during* the search);
 - search: a TPE surrogate learns from minibatch scores which instruction and demo set of
-  every predictor to use together (bootstrap random search scores whole demo sets on the
-  full validation set instead).
+  every predictor to use together (bootstrap random search scores whole demo sets on all the
+  search's validation examples instead).
 """
 
 from __future__ import annotations

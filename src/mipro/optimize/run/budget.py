@@ -42,6 +42,11 @@ class CallBudget:
             return int(connection.execute(
                 select(BUDGETS.c.used).where(BUDGETS.c.run == self.run)).scalar_one())
 
+    @property
+    def remaining(self) -> int | None:
+        """Calls left to every process of the run (``None``: no cap)."""
+        return None if self.max_calls is None else max(0, self.max_calls - self.used)
+
     def reserve(self) -> None:
         """Take one call from the budget, or raise ``BudgetExhausted``."""
         with self.engine.begin() as connection:

@@ -1,9 +1,10 @@
 """The run's storage: an Optuna study holding trials, candidates and full evaluations.
 
 Trials are Optuna trials (parameters, minibatch score as the value, minibatch example ids as a
-user attribute). Candidates, grounding, the run's fingerprint and full evaluations are study
-user attributes, so a crashed run resumes from storage and several workers can share one study;
-the study's locks and LM-call budget are in the same database (``storage.py``).
+user attribute). Candidates, grounding, the run's fingerprint, full evaluations and the
+per-example scores on the held-out selection examples are study user attributes, so a crashed
+run resumes from storage and several workers can share one study; the study's locks and LM-call
+budget are in the same database (``storage.py``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ _BUILD_NOTES = "candidates_built"
 _FINGERPRINT = "fingerprint"
 _FULL_EVAL_PREFIX = "full_eval:"
 _FULL_EVAL_CHOICE_PREFIX = "full_eval_choice:"
+_HOLDOUT_PREFIX = "holdout:"
 _WORKER = "worker"
 _MINIBATCH_IDS = "minibatch_ids"
 _RESULT = "result"
@@ -279,12 +281,14 @@ class RunStudy:
             _set_finished_trial_attr(self.study, trial, FULL_SCORE, record.score)
 
     # The outcome ------------------------------------------------------------------------
-    def mark_winner(self, winner: FullEvaluation, summary: dict[str, Any]) -> None:
-        """Mark the winner (a study attribute, and a ``winner`` attribute on its trials) and
-        store the run's ``summary`` (usage, skipped proposals, ...) for ``load_run``."""
-        trials = self._trials_of(winner.configuration)
+    def mark_winner(self, configuration: Configuration, score: float,
+                    summary: dict[str, Any]) -> None:
+        """Mark the winner, the selected ``configuration`` with its reported (held-out)
+        ``score`` (a study attribute, and a ``winner`` attribute on its trials), and store the
+        run's ``summary`` (usage, selection, skipped proposals, ...) for ``load_run``."""
+        trials = self._trials_of(configuration)
         self.study.set_user_attr(WINNER, {
-            "configuration": winner.configuration, "score": winner.score,
+            "configuration": configuration, "score": score,
             "trials": [trial.number for trial in trials],
         })
         for trial in trials:
@@ -298,6 +302,15 @@ class RunStudy:
         trials = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         return [t for t in trials
                 if configuration_key({**dict.fromkeys(configuration, 0), **t.params}) == key]
+
+    # Held-out scores (selection) --------------------------------------------------------
+    def holdout_scores(self, configuration: Configuration) -> tuple[float, ...] | None:
+        """The per-example scores of ``configuration`` on the run's held-out examples, if stored."""
+        stored = self.study.user_attrs.get(_HOLDOUT_PREFIX + configuration_key(configuration))
+        return tuple(stored) if stored is not None else None
+
+    def add_holdout_scores(self, configuration: Configuration, scores: tuple[float, ...]) -> None:
+        self.study.set_user_attr(_HOLDOUT_PREFIX + configuration_key(configuration), list(scores))
 
 
 def _set_finished_trial_attr(study: optuna.Study, trial: optuna.trial.FrozenTrial, key: str,
