@@ -10,8 +10,9 @@ the environment names the moment the process kills itself:
 - ``proposal:N``: the N-th call of the instruction proposer;
 - ``record:N``: just before the N-th trial recorded with ``add_trial`` is written (for MIPRO++,
   after its proposal model was told the trial's score);
-- ``trial:K:N`` / ``full_evaluation:K:N``: the N-th metric call of the K-th trial minibatch /
-  full evaluation this process runs (the baseline is full evaluation 1).
+- ``trial:K:N`` / ``full_evaluation:K:N`` / ``holdout:K:N``: the N-th metric call of the K-th
+  trial minibatch / full evaluation / held-out evaluation of selection this process runs (the
+  baseline is full evaluation 1 and held-out evaluation 1).
 
 The killed run, its resumption and an uninterrupted run all use this metric and LM, so they are
 the same run to the fingerprint.
@@ -56,7 +57,7 @@ def _count(*events: str) -> None:
 
 def metric(example: Example, prediction: Prediction) -> bool:
     """``exact_answer``, counting its calls overall and within the evaluation under way."""
-    kind = "trial" if _phase[0] == "Trial" else "full_evaluation"
+    kind = {"Trial": "trial", "Held-out evaluation": "holdout"}.get(_phase[0], "full_evaluation")
     _count("metric", f"{kind}:{_phase[1]}")
     return exact_answer(example, prediction)
 
@@ -107,6 +108,7 @@ def outcome(result: OptimizationResult) -> dict[str, Any]:
         "full_evaluations": [[e.configuration, e.score, e.after_trial]
                              for e in result.full_evaluations],
         "best": result.best_configuration,
+        "best_score": result.best_score,
         "stopped_by_budget": result.stopped_by_budget,
     }
 
