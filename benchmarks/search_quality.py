@@ -3,10 +3,11 @@
 For every (task, seed) this runs ``mipro.MIPRO(auto="light")`` on the task's train and validation
 examples (capped by ``--max-train`` / ``--max-val``), then scores the unoptimized and the optimized
 program on the held-out test examples (capped by ``--max-test``). Each run writes one JSON record
-to ``--out`` with the test score and per-example results, the best validation score (so the
-val -> test gap can be read), the LM calls, the demo-set overlap and the hash of the ``src/`` tree
-it ran with; finished records of the same ``src/`` hash are skipped, so the command resumes. A
-summary table (``summary.json``) compares each label (``--label``, e.g. "before" and "after").
+to ``--out`` with the test score and per-example results, the reported validation score
+``val_best`` (so the val -> test gap can be read) and the search's best full score, how the
+final program was chosen (``selection``), the proposals the filter rejected, the LM calls, the
+demo-set overlap and the hash of the ``src/`` tree it ran with; finished records of the same
+``src/`` hash are skipped, so the command resumes. A summary table (``summary.json``) compares each label (``--label``, e.g. "before" and "after").
 
     python -m benchmarks.search_quality --label after --tasks iris scone wine breast_cancer
 """
@@ -86,6 +87,9 @@ def run_one(task_name: str, seed: int, args: argparse.Namespace, out: Path) -> d
         "gap_val_minus_test": result.best_score - after.score,
         "lm_calls": usage_calls(result), "seconds": round(seconds, 1),
         "demo_overlap": demo_overlap(result),
+        "val_search_best": max(e.score for e in result.full_evaluations),
+        "selection": None if result.selection is None else result.selection.as_dict(),
+        "rejected_proposals": dict(result.rejected_proposals),
         "test_examples_unoptimized": per_example(before),
         "test_examples_optimized": per_example(after),
     }
