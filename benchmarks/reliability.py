@@ -8,7 +8,8 @@ answers every prompt the same way every time), so each part runs in minutes on a
 true score of any configuration is known.
 
 - **kills**: ``--kills`` runs, each SIGKILLed at a random moment (uniform over the duration of
-  an uninterrupted run, drawn with ``--seed``) and then resumed in a new process. Counted:
+  an uninterrupted run, drawn with ``--seed``; a run that ends before its moment is run again
+  with a moment drawn before its end) and then resumed in a new process. Counted:
   finished trials lost (present in the study after the kill, absent or changed after the
   resume; goal 0) and runs whose result (trials, full evaluations, winner) differs from the
   uninterrupted run's (goal 0).
@@ -122,21 +123,29 @@ def kills(count: int, seed: int, folder: Path) -> dict[str, Any]:
     rng = random.Random(seed)
     runs = []
     for index in range(count):
-        storage = f"sqlite:///{folder / f'killed{index}.db'}"
-        moment = rng.uniform(0.0, duration)
-        killed, _ = run_worker(storage, kill_after=moment)
+        limit, attempt = duration, 0
+        killed: dict[str, Any] | None = {}
+        while killed is not None:  # a run that ends before its kill gives a new, earlier moment
+            storage = f"sqlite:///{folder / f'killed{index}-{attempt}.db'}"
+            moment = rng.uniform(0.0, limit)
+            killed, limit = run_worker(storage, kill_after=moment)
+            attempt += 1
         before = finished_trials(storage)
-        resumed, _ = run_worker(storage)
+        try:
+            resumed, _ = run_worker(storage)
+            failure = None
+        except RuntimeError as error:  # the resumed run failed: its result differs
+            resumed, failure = None, str(error)[-600:]
         after = finished_trials(storage)
         lost = sum(after.get(number) != trial for number, trial in before.items())
-        runs.append({"kill_after_seconds": round(moment, 3), "killed": killed is None,
+        runs.append({"kill_after_seconds": round(moment, 3), "runs_that_ended_first": attempt - 1,
                      "finished_trials_at_kill": len(before), "finished_trials_lost": lost,
-                     "result_differs": resumed != expected})
+                     "result_differs": resumed != expected, "resume_failed": failure})
         print(f"  kill {index + 1:>2}/{count} at {moment:5.2f} s: {len(before):>2} trials "
               f"finished, {lost} lost, result {'differs' if resumed != expected else 'same'}",
               file=sys.stderr)
     return {
-        "runs": len(runs), "killed": sum(r["killed"] for r in runs),
+        "runs_killed": len(runs),
         "uninterrupted_run_seconds": round(duration, 3),
         "finished_trials_lost": sum(r["finished_trials_lost"] for r in runs),
         "runs_whose_result_differs": sum(r["result_differs"] for r in runs),

@@ -3,6 +3,7 @@ never become scores; a reply that does not parse is the prompt's failure and sco
 
 import math
 
+import optuna
 import pytest
 
 from mipro import ConfigurationError, EvaluationError, Example
@@ -182,6 +183,16 @@ def test_an_lm_error_that_retrying_cannot_mend_says_to_fix_it_first(tmp_path):
     assert not caught.value.retryable
     assert "no model named 'simulated'" in str(caught.value)
     assert "fix that, then run again with the same run_name to resume" in str(caught.value)
+
+
+def test_a_trial_a_kill_left_without_its_owner_does_not_shorten_the_resumed_run(tmp_path):
+    with pytest.raises(RunInterruptedError):
+        optimize(tmp_path, Outage(200))
+    # What a SIGKILL between creating a trial and naming its worker leaves: a RUNNING trial
+    # that no one owns.
+    optuna.load_study(study_name="run", storage=f"sqlite:///{tmp_path / 'study.db'}").ask()
+    optimizer, _ = optimize(tmp_path, Outage(down_from=math.inf))
+    assert len(optimizer.result.trials) == 6
 
 
 def test_short_outage_in_every_stage_never_becomes_a_score(tmp_path):

@@ -189,9 +189,12 @@ class RunStudy:
         ]
 
     def count_active_trials(self) -> int:
-        """Trials completed, or still running in a live worker."""
-        states = (TrialState.COMPLETE, TrialState.RUNNING)
-        return len(self.study.get_trials(deepcopy=False, states=states))
+        """Trials completed, or still running in a live worker. A RUNNING trial without an owner
+        is not counted: a SIGKILL between creating a trial and naming its worker leaves one
+        that no worker will finish (and no resume can reclaim)."""
+        trials = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING))
+        return sum(trial.state == TrialState.COMPLETE or bool(trial.user_attrs.get(_WORKER))
+                   for trial in trials)
 
     def fail_stale_trials(self) -> int:
         """Mark trials left RUNNING by a dead worker on this host as failed; returns how many."""
