@@ -85,6 +85,15 @@ def test_program_raising_beyond_the_budget_stops_with_the_failed_examples(tmp_pa
     assert "valset[0]: ValueError: cannot handle q100" in str(caught.value)
 
 
+def test_program_raising_while_bootstrapping_counts_over_all_its_batches(tmp_path):
+    with pytest.raises(EvaluationError) as caught:
+        optimize(tmp_path, SimulatedLM(), program=Raising({f"q{i}" for i in range(40)}),
+                 max_errors=4)
+    assert str(caught.value).startswith("the program raised on 5 examples of the trainset while "
+                                        "bootstrapping, more than max_errors=4")
+    assert len(caught.value.failures) == 5
+
+
 def test_program_raising_on_every_example_stops_even_within_max_errors(tmp_path):
     with pytest.raises(EvaluationError, match="the program raised on every one of the 15 "
                                               "examples of valset it ran on"):

@@ -179,7 +179,14 @@ def _collect_traces(
         evaluate = Evaluate(trainset, metric, num_threads=num_threads, max_errors=allowance,
                             display_progress=display_progress, description="Bootstrapping demos",
                             dataset="trainset")
-        result = evaluate(student, ids=indices)
+        try:
+            result = evaluate(student, ids=indices)
+        except EvaluationError as error:  # say the budget over all batches, not this batch's rest
+            failed = failures + error.failures
+            raise EvaluationError(
+                f"the program raised on {len(failed)} examples of the trainset while "
+                f"bootstrapping, more than max_errors={max_errors}", failures=failed,
+                dataset="trainset") from None
         ran += len(indices)
         failures += [(r.index, r.error or "") for r in result.results if r.failure == "program"]
         for outcome in result.results:
