@@ -150,3 +150,22 @@ def test_guidance_form_keeps_only_the_first_sentence_after_the_seed():
 def test_an_unknown_proposal_form_is_a_configuration_error():
     with pytest.raises(ConfigurationError, match="proposal_form must be one of"):
         MIPRO(lambda example, prediction: 1.0, proposal_form="poem")
+
+
+@pytest.mark.parametrize("name", ["opro", "mipro++_0shot"])
+def test_proposals_made_during_the_search_pass_the_filter_too(tmp_path, name):
+    from mipro.optimize import OPTIMIZERS
+    from mipro.testing import SimulatedLM, SimulatedProgram, exact_answer, make_examples
+
+    prompt_lm = ScriptedLM(lambda request: " " + GENERIC)
+    optimizer = OPTIMIZERS[name](exact_answer, task_lm=SimulatedLM(), prompt_lm=prompt_lm,
+                                 auto=None, num_candidates=3, num_trials=3, minibatch_size=5, seed=0,
+                                 verbose=False, storage=f"sqlite:///{tmp_path / 'study.db'}")
+    optimizer.compile(SimulatedProgram(), make_examples(20), make_examples(20, start=20))
+    result = optimizer.result
+    proposed = sum(1 for request in prompt_lm.requests
+                   if request.prompt.endswith("Proposed Instruction:"))
+    assert proposed >= 6  # every trial asked for both predictors' instructions
+    assert result.rejected_proposals == {"generic": proposed}
+    assert result.skipped_proposals == proposed
+    assert all(len(c.instructions) == 1 for c in result.candidates.predictors.values())

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 from abc import ABC, abstractmethod
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -120,6 +120,8 @@ class Search:
     """Calls of ``budget`` the search leaves for the stages after it."""
     stopped_by_budget: bool = field(default=False, init=False)
     skipped_proposals: int = field(default=0, init=False)
+    rejected_proposals: Counter[str] = field(default_factory=Counter, init=False)
+    """Proposals made during the search that were rejected, by reason (``proposal_filter``)."""
     program_failures: int = field(default=0, init=False)
     """Examples, over this process's evaluations, on which the program's code raised."""
     _companions: dict[str, RunStudy] = field(default_factory=dict, init=False)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -132,7 +133,7 @@ def result_of(search: Search, selection: Selection | None, *, usage: RunUsage,
         full_evaluations=tuple(search.study.full_evaluations()), usage=usage,
         candidates=search.candidates, stopped_by_budget=search.stopped_by_budget,
         skipped_proposals=skipped_proposals + search.skipped_proposals,
-        rejected_proposals=rejected_proposals,
+        rejected_proposals=dict(Counter(rejected_proposals) + search.rejected_proposals),
         demo_set_overlap=search.candidates.demo_set_overlap(),
         proposal_model=search.strategy.proposal_model(search), selection=selection,
     )

@@ -16,6 +16,7 @@ from typing import Protocol
 
 import optuna
 
+from mipro.optimize.proposal_filter import rejection, seed_constraints
 from mipro.optimize.propose import propose_instruction
 from mipro.optimize.run.candidates import Configuration, instruction_param
 from mipro.optimize.run.grounding import ScoredInstruction
@@ -58,8 +59,11 @@ class OnlineProposals(SearchStrategy):
     ``(seed, <policy>, <predictor>, t)``), adds it to the candidates, and scores the
     configuration of the new instructions on a minibatch. The proposer may be shown each
     predictor's ``history_size`` best instructions with the whole-program scores they got (the
-    baseline's full score for the original instruction). A proposal that cannot be parsed is
-    skipped: that predictor keeps its best instruction so far.
+    baseline's full score for the original instruction). A proposal that repeats an instruction
+    the predictor has reuses it. One that cannot be parsed, or that ``proposal_filter`` rejects
+    (generic, a near-duplicate of an instruction the predictor has, or missing a constraint of
+    its seed instruction), is skipped and counted: that predictor keeps its best instruction so
+    far.
     """
 
     policy: ProposalPolicy
@@ -95,8 +99,12 @@ class OnlineProposals(SearchStrategy):
                 search.prompt_lm, predictor, replace(search.groundings[name], history=histories[name]),
                 settings, rollout=sub_seed(search.seed, self.policy.name, name, number),
             )
-            if text is None:
+            kept = candidates.predictors[name].instructions
+            reason = ("unparseable" if text is None else None if text in kept  # reused
+                      else rejection(text, seed_constraints(predictor.signature), kept))
+            if text is None or reason is not None:
                 search.skipped_proposals += 1
+                search.rejected_proposals[reason or "unparseable"] += 1
                 configuration[instruction_param(name)] = histories[name][-1].index if histories[name] else 0
                 continue
             candidates, index = candidates.with_instruction(
