@@ -51,7 +51,7 @@ def test_json_summary_for_scripts(task_file, capsys):
     assert summary["kept_original"] == summary["selection"].startswith("kept the program as given")
     assert summary["skipped_proposals"] == 0
     assert summary["test"]["examples"] == 40 and summary["test"]["failed_after"] == 0
-    assert summary["usage"]["prompt_lm"]["calls"] > 0
+    assert summary["usage"]["prompt_lm"]["calls"] > 0 and summary["usage"]["task_lm"]["calls"] > 0
     assert summary["output"] == "mipro_runs/task-mipro-seed0.json"
 
 

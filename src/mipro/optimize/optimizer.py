@@ -370,8 +370,8 @@ class Optimizer:
         budget = study.call_budget(self.max_lm_calls)
         task = BudgetedLM(task_lm, budget)
         working = program.deepcopy()
-        for predictor in working.predictors():
-            predictor.lm = BudgetedLM(predictor.lm, budget) if predictor.lm else task
+        for predictor in working.predictors():  # the program's calls are the task LM's usage
+            predictor.lm = BudgetedLM(predictor.lm, budget, usage=task.usage) if predictor.lm else task
         num_trials = self.plan.search.num_trials(counts.num_candidates, counts.num_trials)
         run = Run(program=working, trainset=trainset, valset=valset, search_ids=search_ids,
                   holdout_ids=holdout_ids, task_lm=task,

@@ -73,16 +73,17 @@ class BudgetedLM:
     A ``BaseLM`` asks the attempt gate (``mipro.lm.attempts``) before each request, retries
     included, so each one is paid for before it is sent and cache hits are free. An LM of the
     bare ``LM`` protocol pays one unit per call, given back when the reply came from a cache.
-    ``usage`` counts only what goes through this wrapper, so an optimizer can report task-LM
-    and prompt-LM usage apart even when both are the same model.
+    ``usage`` counts only what goes through this wrapper (or the wrappers that share it,
+    ``usage=``), so an optimizer can report task-LM and prompt-LM usage apart even when both
+    are the same model.
     """
 
-    def __init__(self, lm: LM, budget: CallBudget) -> None:
+    def __init__(self, lm: LM, budget: CallBudget, *, usage: UsageTracker | None = None) -> None:
         self.inner = lm
         self.budget = budget
         self.model_id = lm.model_id
         self.prompt_format = lm.prompt_format
-        self.usage = UsageTracker()
+        self.usage = usage if usage is not None else UsageTracker()
 
     @property
     def capabilities(self) -> LMCapabilities:
