@@ -4,7 +4,9 @@ import json
 
 import pytest
 
+from mipro import load_run
 from mipro.cli import main
+from mipro.cli.optimize import resume_command
 from mipro.optimize.select import SelectionSettings, split_holdout
 from tests.cli.conftest import write_task_file
 from mipro.testing.stub_server import StubServer, completion
@@ -128,3 +130,23 @@ def test_lm_options_misused_are_usage_errors(task_file, capsys, options, message
         optimize(*options)
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_fresh_starts_a_changed_run_over_instead_of_refusing_it(task_file, capsys):
+    assert optimize("--num-trials", "6") == 0
+    capsys.readouterr()
+    changed = ["--num-trials", "4", "--num-candidates", "4"]
+    assert main(["optimize", "--program-file", "task.py", "--minibatch-size", "10", *changed]) == 1
+    err = capsys.readouterr().err
+    assert "changed:" in err and "num_candidates" in err and "--fresh" in err
+    assert main(["optimize", "--program-file", "task.py", "--minibatch-size", "10", *changed,
+                 "--fresh", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["trials"] == 4  # not the 6 trials of the run it replaced
+    run = load_run("task-mipro-seed0")
+    assert len(run.trials) == 4 and run.settings["num_candidates"] == 4
+
+
+def test_the_resume_hint_of_a_fresh_run_resumes_it_rather_than_starting_over():
+    assert resume_command(["optimize", "--task", "iris", "--fresh", "--seed", "1"], "r") == (
+        "mipro optimize --task iris --seed 1 --run-name r")

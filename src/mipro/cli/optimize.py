@@ -59,6 +59,9 @@ def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
                           "(default: <task>-<optimizer>-seed<seed>)")
     run.add_argument("--storage", metavar="URL",
                      help="Optuna storage URL (default: sqlite:///mipro_runs/<run-name>.db)")
+    run.add_argument("--fresh", action="store_true",
+                     help="delete the stored run of this name and start it over, instead of "
+                          "resuming it (e.g. after changing the program, data or settings)")
     run.add_argument("--output", type=Path, metavar="FILE",
                      help="where to save the optimized program "
                           "(default: mipro_runs/<run-name>.json)")
@@ -84,7 +87,7 @@ def optimize(args: argparse.Namespace) -> int:
         num_trials=args.num_trials, num_candidates=args.num_candidates,
         minibatch_size=args.minibatch_size, max_lm_calls=args.max_lm_calls,
         num_threads=args.threads, seed=args.seed, run_name=run_name, storage=args.storage,
-        verbose=verbose,
+        verbose=verbose, fresh=args.fresh,
     )
     started = time.perf_counter()
     optimized = optimizer.compile(program, task.trainset, task.valset or None)
@@ -114,8 +117,9 @@ def optimize(args: argparse.Namespace) -> int:
 
 
 def resume_command(argv: list[str], run_name: str) -> str:
-    """The command line that resumes this run: the same one, with its run name."""
-    words = ["mipro", *argv]
+    """The command line that resumes this run: the same one, with its run name (and without
+    ``--fresh``, which would start it over)."""
+    words = ["mipro", *(word for word in argv if word != "--fresh")]
     if not any(word == "--run-name" or word.startswith("--run-name=") for word in argv):
         words += ["--run-name", run_name]
     return shlex.join(words)

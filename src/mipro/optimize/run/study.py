@@ -118,8 +118,8 @@ class RunStudy:
             raise ConfigurationError(
                 f"run {self.study.study_name!r} in {self.url} was started with another metric, "
                 f"program, LM, data or settings; changed:{details}\nTo resume it, run it as it "
-                "was started. To start over, pass another run_name, or fresh=True to delete the "
-                "stored run."
+                "was started. To start over, pass another run_name, or fresh=True (--fresh on the "
+                "command line) to delete the stored run."
             )
 
     # Candidates -------------------------------------------------------------------------
