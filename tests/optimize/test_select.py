@@ -14,7 +14,8 @@ from mipro.lm.base import BaseLM, LMRequest, LMResponse
 from mipro.optimize import MIPRO
 from mipro.optimize.confidence import paired_lower_bound, wilson_interval
 from mipro.optimize.run.candidates import configuration_key
-from mipro.optimize.select import best_full_evaluation
+from mipro.optimize.select import SelectionSettings, best_full_evaluation, label_strata, split_holdout
+from mipro.program import Example
 from mipro.testing import SimulatedLM, SimulatedProgram, exact_answer, make_examples
 
 TRAIN, VAL = make_examples(60), make_examples(60, start=100)
@@ -181,3 +182,29 @@ def test_wilson_interval_stays_inside_0_1_and_is_not_degenerate():
     assert 0.85 < low < 1.0 and high == 1.0
     low, high = wilson_interval(0.5, 100, 0.95)
     assert low == pytest.approx(0.404, abs=1e-3) and high == pytest.approx(0.596, abs=1e-3)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_held_out_part_holds_every_label_in_proportion(seed):
+    valset = [Example(question=f"q{i}", answer="A" if i % 4 else "B", id=f"x{i}")
+              .with_inputs("question") for i in range(40)]  # 30 A, 10 B; ids are not labels
+    strata = label_strata(valset)
+    assert strata is not None and set(strata) == {("A",), ("B",)}
+    search, holdout = split_holdout(len(valset), SelectionSettings(), seed, strata=strata)
+    assert sorted(search + holdout) == list(range(40)) and len(holdout) == 20
+    assert sum(valset[i].answer == "B" for i in holdout) == 5
+
+
+def test_free_text_answers_are_not_strata():
+    assert label_strata(make_examples(40)) is None
+
+
+def test_the_optimizer_holds_out_a_stratified_half(tmp_path):
+    valset = [Example(question=f"q{i}", answer=f"a{i}", kind="rare" if i < 106 else "common")
+              .with_inputs("question") for i in range(100, 160)]
+    for seed in range(3):
+        optimizer = MIPRO(exact_answer, task_lm=SimulatedLM(), **SETTINGS, seed=seed,
+                          verbose=False, storage=f"sqlite:///{tmp_path / f'{seed}.db'}")
+        optimizer.compile(SimulatedProgram(), TRAIN, valset)
+        held_out = optimizer.result.selection.holdout_ids
+        assert sum(valset[i].kind == "rare" for i in held_out) == 3

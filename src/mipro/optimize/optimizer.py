@@ -56,6 +56,7 @@ from mipro.optimize.select import (
     SelectionSettings,
     best_full_evaluation,
     describe_selection,
+    label_strata,
     result_of,
     select,
     split_holdout,
@@ -360,7 +361,8 @@ class Optimizer:
                   counts: Counts) -> Run:
         """Hold out the selection examples, open (or resume) the run's study, and wrap every
         LM in the run's budget."""
-        search_ids, holdout_ids = split_holdout(len(valset), self.selection, self.seed)
+        search_ids, holdout_ids = split_holdout(len(valset), self.selection, self.seed,
+                                                strata=label_strata(valset))
         task_lm = self.task_lm or _lm_of(program) or active_lm()
         lms = {"task_lm": task_lm, "prompt_lm": self.prompt_lm or task_lm,
                "teacher_lm": self.teacher_lm}

@@ -3,10 +3,11 @@
 The search's own scores are optimistic: its best full score is a maximum over many
 configurations, measured on the examples whose minibatches steered the search (the winner's
 curse of model selection, Cawley & Talbot 2010). So part of the validation set is held out
-from the search (``split_holdout``). Selection scores the program as given on those examples,
-then the search's best configuration (by search score; more with ``configurations``), and
-keeps the program as given unless the configuration beats it with the stated confidence: the
-lower confidence bound of its paired per-example difference is above 0
+from the search (``split_holdout``, stratified by label for classification). Selection scores
+the program as given on those examples, then the search's best configuration (by search score;
+more with ``configurations``), and keeps the program as given unless the configuration beats
+it with the stated confidence: the lower confidence bound of its paired per-example difference
+is above 0
 (``confidence.paired_lower_bound``). The reported score is the held-out mean of the program
 chosen, with a Wilson interval. docs/selection.md explains the choice.
 """
@@ -16,10 +17,11 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 from mipro.errors import BudgetExhausted, ConfigurationError
+from mipro.optimize.bootstrap import MAX_CATEGORIES
 from mipro.optimize.confidence import paired_lower_bound, wilson_interval
 from mipro.optimize.run.candidates import Configuration, describe_configuration
 from mipro.optimize.run.records import (
@@ -31,6 +33,7 @@ from mipro.optimize.run.records import (
 )
 from mipro.optimize.run.seeds import sub_seed
 from mipro.optimize.search import Search
+from mipro.program import Example
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,17 +74,44 @@ class SelectionSettings:
         return (self.configurations + 1) * self.holdout_size(valset_size)
 
 
-def split_holdout(valset_size: int, settings: SelectionSettings,
-                  seed: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """(search ids, held-out ids): a seeded split of the validation set's indices."""
+def split_holdout(valset_size: int, settings: SelectionSettings, seed: int,
+                  strata: Sequence[Hashable] | None = None) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(search ids, held-out ids): a seeded split of the validation set's indices. With
+    ``strata`` (one per example, e.g. ``label_strata(valset)``), every stratum is split in the
+    same proportion (to within one example), so that both parts hold each label as often as
+    the whole set does: a held-out half that happens to hold mostly one class would favour a
+    program that always answers that class."""
     if valset_size < 2:
         raise ConfigurationError(
             f"the validation set has {valset_size} example(s): the optimizer searches on part of "
             "it and chooses the final program on the rest, so give at least 2 (40 or more for a "
             "choice that means something)")
     rng = random.Random(sub_seed(seed, "holdout"))
-    holdout = set(rng.sample(range(valset_size), settings.holdout_size(valset_size)))
+    size = settings.holdout_size(valset_size)
+    if strata is None or len(set(strata)) < 2:
+        holdout = set(rng.sample(range(valset_size), size))
+    else:  # systematic sampling over the examples ordered by stratum, shuffled within
+        order = list(range(valset_size))
+        rng.shuffle(order)
+        order.sort(key=lambda i: str(strata[i]))
+        start = rng.random()
+        holdout = {i for position, i in enumerate(order)
+                   if math.floor((position + 1) * size / valset_size + start)
+                   > math.floor(position * size / valset_size + start)}
     return (tuple(i for i in range(valset_size) if i not in holdout), tuple(sorted(holdout)))
+
+
+def label_strata(examples: Sequence[Example]) -> tuple[tuple[str, ...], ...] | None:
+    """Each example's values of its categorical label fields (fields other than the inputs
+    that take at most ``MAX_CATEGORIES`` values, each twice on average), as strata for
+    ``split_holdout``; ``None`` when no label field is categorical (e.g. free-text answers)."""
+    names = dict.fromkeys(name for example in examples for name in example.labels())
+    values = {name: [str(example.labels().get(name)) for example in examples] for name in names}
+    categorical = [name for name, column in values.items()
+                   if len(set(column)) <= MAX_CATEGORIES and 2 * len(set(column)) <= len(column)]
+    if not categorical:
+        return None
+    return tuple(zip(*(values[name] for name in categorical)))
 
 
 def select(search: Search, settings: SelectionSettings,
