@@ -9,6 +9,7 @@ import pytest
 from mipro import ConfigurationError, EvaluationError, Example
 from mipro.errors import LMError, LMUnavailableError, MetricError, RunInterruptedError
 from mipro.lm.base import BaseLM, LMRequest, LMResponse
+from mipro.lm.retry import RetryPolicy
 from mipro.optimize import MIPRO
 from mipro.optimize.select import SelectionSettings, split_holdout
 from mipro.testing import ScriptedLM, SimulatedLM, SimulatedProgram, exact_answer, make_examples
@@ -192,6 +193,31 @@ def test_an_lm_error_that_retrying_cannot_mend_says_to_fix_it_first(tmp_path):
     assert not caught.value.retryable
     assert "no model named 'simulated'" in str(caught.value)
     assert "fix that, then run again with the same run_name to resume" in str(caught.value)
+
+
+class Flaky(SimulatedLM):
+    """The simulated LM behind a server whose every 7th request fails with an HTTP 500."""
+
+    def __init__(self):
+        super().__init__()
+        self.retry_policy = RetryPolicy(max_retries=2, backoff=0)
+        self.requests = 0
+
+    def _generate(self, request: LMRequest) -> LMResponse:
+        self.requests += 1
+        if self.requests % 7 == 0:
+            raise LMUnavailableError("HTTP 500 from http://127.0.0.1:9/v1")
+        return super()._generate(request)
+
+
+def test_requests_and_retries_of_an_lm_the_program_carries_are_the_runs_task_lm_usage(tmp_path):
+    lm = Flaky()
+    optimizer = MIPRO(exact_answer, prompt_lm=SimulatedLM(), run_name="run",
+                      storage=f"sqlite:///{tmp_path / 'study.db'}", **SETTINGS)
+    optimizer.compile(SimulatedProgram(lm), TRAIN, VAL)  # each predictor carries the LM
+    sent, used = lm.usage.snapshot(), optimizer.result.usage.task_lm
+    assert sent.retries > 10
+    assert (used.requests, used.retries, used.calls) == (sent.requests, sent.retries, sent.calls)
 
 
 def test_a_trial_a_kill_left_without_its_owner_does_not_shorten_the_resumed_run(tmp_path):
