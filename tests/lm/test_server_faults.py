@@ -240,6 +240,20 @@ def test_retries_are_counted_and_a_gate_refuses_what_exceeds_the_budget(serve):
     assert (used.requests, used.retries, used.errors) == (3, 2, 0)
 
 
+def test_a_request_cut_off_by_the_timeout_was_paid_for_and_each_retry_too(serve):
+    _, good = completion(Received("/v1/chat/completions", {}, {}))
+    good["padding"] = " " * 800
+    server = serve(lambda received: Reply(200, good, trickle=0.05))
+    lm = make_lm(server.base_url, timeout=0.5, max_retries=2)
+    gate = CountingGate(10)
+    with gate_attempts(gate), pytest.raises(LMTimeoutError):
+        lm(CHAT)
+    assert [attempt.retry for attempt in gate.seen] == [0, 1, 2]
+    assert len(server.received) == 3  # one paid request each, none sent behind the gate's back
+    used = lm.usage.snapshot()
+    assert (used.requests, used.retries, used.errors, used.calls) == (3, 2, 1, 0)
+
+
 def test_gates_see_every_request_but_no_cache_hit(serve, tmp_path):
     server = serve(scripted(Reply(503, failure("busy"))))
     lm = make_lm(server.base_url, cache=True)
