@@ -76,9 +76,9 @@ def _track_moments() -> None:
     name a moment in one."""
     evaluate, add_trial = Search._evaluate, RunStudy.add_trial
 
-    def recorded(study: RunStudy, *args: Any) -> Any:
+    def recorded(study: RunStudy, *args: Any, **kwargs: Any) -> Any:
         _count("record")
-        return add_trial(study, *args)
+        return add_trial(study, *args, **kwargs)
 
     def tracked(search: Search, configuration: Any, examples: Any, what: str) -> Any:
         with _lock:
@@ -101,7 +101,8 @@ def compile_run(storage: str, settings: dict[str, Any]) -> tuple[Optimizer, Kill
 
 
 def outcome(result: OptimizationResult) -> dict[str, Any]:
-    """What a resumed run must reproduce: trials, full evaluations and the winner."""
+    """What a resumed run must reproduce: trials, full evaluations, the winner and what became
+    of the proposals."""
     return {
         "trials": [[t.number, t.configuration, list(t.minibatch_ids), t.minibatch_score]
                    for t in result.trials],
@@ -110,6 +111,8 @@ def outcome(result: OptimizationResult) -> dict[str, Any]:
         "best": result.best_configuration,
         "best_score": result.best_score,
         "stopped_by_budget": result.stopped_by_budget,
+        "skipped_proposals": result.skipped_proposals,
+        "rejected_proposals": dict(result.rejected_proposals),
     }
 
 

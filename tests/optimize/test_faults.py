@@ -10,7 +10,8 @@ from mipro import ConfigurationError, EvaluationError, Example
 from mipro.errors import LMError, LMUnavailableError, MetricError, RunInterruptedError
 from mipro.lm.base import BaseLM, LMRequest, LMResponse
 from mipro.lm.retry import RetryPolicy
-from mipro.optimize import MIPRO
+from mipro.optimize import MIPRO, OPTIMIZERS
+from mipro.optimize.run.seeds import sub_seed
 from mipro.optimize.select import SelectionSettings, split_holdout
 from mipro.testing import ScriptedLM, SimulatedLM, SimulatedProgram, exact_answer, make_examples
 from mipro.testing.truth import mis_scored
@@ -144,9 +145,9 @@ class Outage(BaseLM):
 
     prompt_format = "completion"
 
-    def __init__(self, down_from, length=None):
+    def __init__(self, down_from, length=None, garbled_rollouts=()):
         super().__init__()
-        self.model_id, self.inner = "simulated", SimulatedLM()
+        self.model_id, self.inner = "simulated", SimulatedLM(garbled_rollouts=garbled_rollouts)
         self.down_from, self.length, self.requests = down_from, length, 0
 
     def _generate(self, request: LMRequest) -> LMResponse:
@@ -228,6 +229,29 @@ def test_a_trial_a_kill_left_without_its_owner_does_not_shorten_the_resumed_run(
     optuna.load_study(study_name="run", storage=f"sqlite:///{tmp_path / 'study.db'}").ask()
     optimizer, _ = optimize(tmp_path, Outage(down_from=math.inf))
     assert len(optimizer.result.trials) == 6
+
+
+@pytest.mark.parametrize(("name", "policy"), [("opro", "opro"), ("mipro++", "mipro++")])
+def test_proposals_the_search_skipped_are_counted_across_a_stop_and_a_rerun(tmp_path, name, policy):
+    garbled = {str(sub_seed(0, policy, "hint", number)) for number in (1, 4)}  # unparseable
+
+    def compile_with(folder, down_from=math.inf):
+        optimizer = OPTIMIZERS[name](
+            exact_answer, task_lm=Outage(down_from, garbled_rollouts=garbled), run_name="run",
+            storage=f"sqlite:///{folder / 'study.db'}", **SETTINGS)
+        optimizer.compile(SimulatedProgram(), TRAIN, VAL)
+        return optimizer.result
+
+    def counts(result):
+        return result.skipped_proposals, result.rejected_proposals
+
+    (tmp_path / "whole").mkdir()
+    whole = counts(compile_with(tmp_path / "whole"))
+    assert whole[0] >= 2 and whole[1]["unparseable"] == 2
+    with pytest.raises(RunInterruptedError):  # stopped between the two skips
+        compile_with(tmp_path, down_from=150)
+    assert counts(compile_with(tmp_path)) == whole
+    assert counts(compile_with(tmp_path)) == whole  # the finished run, run again
 
 
 def test_short_outage_in_every_stage_never_becomes_a_score(tmp_path):

@@ -119,9 +119,6 @@ class Search:
     reserved_calls: int = 0
     """Calls of ``budget`` the search leaves for the stages after it."""
     stopped_by_budget: bool = field(default=False, init=False)
-    skipped_proposals: int = field(default=0, init=False)
-    rejected_proposals: Counter[str] = field(default_factory=Counter, init=False)
-    """Proposals made during the search that were rejected, by reason (``proposal_filter``)."""
     program_failures: int = field(default=0, init=False)
     """Examples, over this process's evaluations, on which the program's code raised."""
     _companions: dict[str, RunStudy] = field(default_factory=dict, init=False)
@@ -158,6 +155,17 @@ class Search:
             self._full_evaluation_at(f"final:{last}", after_trial=last)
         except BudgetExhausted:
             self.stopped_by_budget = True
+
+    @property
+    def rejected_proposals(self) -> Counter[str]:
+        """Proposals made during the search that were skipped, by reason (``proposal_filter``,
+        or "unparseable"), by every process of the run."""
+        return self.study.rejected_proposals()
+
+    @property
+    def skipped_proposals(self) -> int:
+        """Proposals made during the search that were skipped, by every process of the run."""
+        return sum(self.rejected_proposals.values())
 
     def companion(self, suffix: str) -> RunStudy:
         """The run's companion study ``<run>:<suffix>`` (opened once per search)."""

@@ -9,7 +9,7 @@ configuration.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Protocol
@@ -73,14 +73,15 @@ class OnlineProposals(SearchStrategy):
         number = search.study.next_trial_number()
         proposal = self.policy.choose(search, number)
         try:
-            configuration = {**self._propose(search, proposal, number), **proposal.demos}
+            proposed, rejected = self._propose(search, proposal, number)
+            configuration = {**proposed, **proposal.demos}
             ids = search.minibatch_ids(number)
             score = search.score(configuration, ids)
         except BaseException:
             self.policy.abandon(search, proposal)
             raise
         self.policy.credit(search, proposal, score, ids)
-        return search.study.add_trial(configuration, score, ids)
+        return search.study.add_trial(configuration, score, ids, rejected_proposals=rejected)
 
     def planned_proposals(self, num_trials: int, num_predictors: int) -> int:
         return num_trials * num_predictors
@@ -88,11 +89,14 @@ class OnlineProposals(SearchStrategy):
     def proposal_model(self, search: Search) -> ProposalModel | None:
         return self.policy.proposal_model(search)
 
-    def _propose(self, search: Search, proposal: Proposal, number: int) -> Configuration:
-        """Propose every predictor's next instruction; the configuration that uses them."""
+    def _propose(self, search: Search, proposal: Proposal,
+                 number: int) -> tuple[Configuration, Counter[str]]:
+        """Propose every predictor's next instruction; the configuration that uses them, and
+        the proposals skipped, by reason."""
         histories = self.histories(search)
         candidates = search.candidates
         configuration: Configuration = {}
+        rejected: Counter[str] = Counter()
         for name, predictor in search.program.named_predictors():
             settings = proposal.settings[name]
             text = propose_instruction(
@@ -102,9 +106,8 @@ class OnlineProposals(SearchStrategy):
             kept = candidates.predictors[name].instructions
             reason = ("unparseable" if text is None else None if text in kept  # reused
                       else rejection(text, seed_constraints(predictor.signature), kept))
-            if text is None or reason is not None:
-                search.skipped_proposals += 1
-                search.rejected_proposals[reason or "unparseable"] += 1
+            if reason is not None:
+                rejected[reason] += 1
                 configuration[instruction_param(name)] = histories[name][-1].index if histories[name] else 0
                 continue
             candidates, index = candidates.with_instruction(
@@ -112,7 +115,7 @@ class OnlineProposals(SearchStrategy):
             configuration[instruction_param(name)] = index
         search.candidates = candidates
         search.study.save_candidates(candidates)
-        return configuration
+        return configuration, rejected
 
     def histories(self, search: Search) -> dict[str, tuple[ScoredInstruction, ...]]:
         """Every predictor's best ``history_size`` instructions so far with their mean scores,

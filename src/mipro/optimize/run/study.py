@@ -14,6 +14,7 @@ import json
 import signal
 import threading
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -48,6 +49,7 @@ _FULL_EVAL_CHOICE_PREFIX = "full_eval_choice:"
 _HOLDOUT_PREFIX = "holdout:"
 _WORKER = "worker"
 _MINIBATCH_IDS = "minibatch_ids"
+_REJECTED_PROPOSALS = "rejected_proposals"
 _RESULT = "result"
 _MAX_INDEX = 2**31 - 1
 """Upper bound of the index distribution of recorded trials (candidates may grow during a run)."""
@@ -229,18 +231,29 @@ class RunStudy:
         run repeats what an uninterrupted one would have done."""
         return len(self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
 
-    def add_trial(self, configuration: Configuration, score: float,
-                  minibatch_ids: list[int]) -> TrialRecord:
-        """Store a finished trial whose configuration the optimizer chose itself (no sampler)."""
+    def add_trial(self, configuration: Configuration, score: float, minibatch_ids: list[int],
+                  *, rejected_proposals: Mapping[str, int] | None = None) -> TrialRecord:
+        """Store a finished trial whose configuration the optimizer chose itself (no sampler),
+        with the proposals made for it that were skipped, by reason."""
         number = self.next_trial_number()
         self.study.add_trial(optuna.trial.create_trial(
             params=dict(configuration), value=score,
             distributions={name: IntDistribution(0, _MAX_INDEX) for name in configuration},
             user_attrs={_MINIBATCH_IDS: minibatch_ids, _WORKER: worker_id(),
+                        _REJECTED_PROPOSALS: dict(rejected_proposals or {}),
                         **self._described(configuration)},
         ))
         return TrialRecord(number=number, configuration=dict(configuration),
                            minibatch_ids=tuple(minibatch_ids), minibatch_score=score)
+
+    def rejected_proposals(self) -> Counter[str]:
+        """Proposals the completed trials skipped (of strategies that propose during the
+        search), by reason, over every process of the run: a trial cut off by a kill counts
+        none, and the trial made again counts its own."""
+        rejected: Counter[str] = Counter()
+        for trial in self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            rejected.update(trial.user_attrs.get(_REJECTED_PROPOSALS, {}))
+        return rejected
 
     def _described(self, configuration: Configuration) -> dict[str, Any]:
         return self.describe(configuration) if self.describe else {}
