@@ -1,7 +1,9 @@
 """Reliability figures: runs killed and resumed, runs against a faulty server, bad inputs.
 
-    python benchmarks/reliability.py                      # all three parts, a few minutes
-    python benchmarks/reliability.py --parts kills --kills 20 --seed 1
+From the repository root (the committed ``results/reliability.json`` was made by the first)::
+
+    python -m benchmarks.reliability                      # all three parts, about 10 minutes
+    python -m benchmarks.reliability --parts kills --kills 20 --seed 1
 
 Every run optimizes the simulated task (``mipro.testing``: a two-stage program whose LM
 answers every prompt the same way every time), so each part runs in minutes on a CPU and the
@@ -11,19 +13,23 @@ true score of any configuration is known.
   an uninterrupted run, drawn with ``--seed``; a run that ends before its moment is run again
   with a moment drawn before its end) and then resumed in a new process. Counted:
   finished trials lost (present in the study after the kill, absent or changed after the
-  resume; goal 0) and runs whose result (trials, full evaluations, winner) differs from the
-  uninterrupted run's (goal 0).
+  resume; goal 0) and runs whose result (trials, full evaluations, winner and its held-out
+  score, skipped and rejected proposals) differs from the uninterrupted run's (goal 0).
 - **faults**: the simulated LM behind an OpenAI-compatible server on 127.0.0.1
   (``mipro.testing.SimulatedServer``) that injects one kind of fault per scenario: HTTP 500,
   429 with ``Retry-After``, hangs, trickled replies, malformed bodies, an outage that ends and
   one that lasts. A run stopped by the LM is run again (it resumes), up to ``--attempts``
-  times. Counted: runs completed, trials and full evaluations mis-scored (stored score not the
-  configuration's true score; goal 0), and requests the server received beyond the run's
-  ``max_lm_calls`` (goal 0).
+  times. Each scenario runs twice: with ``--max-lm-calls`` (more than a run needs) and with
+  ``--tight-lm-calls`` (fewer: a run without faults sends 387 requests, so the budget stops
+  the search). Counted: runs completed, trials, full evaluations and held-out scores
+  mis-scored (stored score not the configuration's true score; goal 0), requests the server
+  received beyond the run's ``max_lm_calls`` (goal 0) and requests it received that the
+  run's budget did not count (goal 0).
 - **inputs**: bad inputs a user may pass, each with the error (or warning) it gives and the
   LM calls made before it.
 
-Writes ``results/reliability.json`` and prints the figures.
+Writes ``results/reliability.json`` (with the hash of the ``src/`` tree it ran with) and
+prints the figures.
 """
 
 from __future__ import annotations
@@ -43,15 +49,20 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+import sqlalchemy
 from optuna.trial import TrialState
 
 from mipro import Example, MiproError, OpenAILM, RunInterruptedError
 from mipro.optimize import MIPRO
 from mipro.optimize.run.records import OptimizationResult
+from mipro.optimize.run.storage import BUDGETS
 from mipro.testing import SimulatedLM, SimulatedProgram, exact_answer, make_examples
 from mipro.testing.served import Outage, SimulatedServer
 from mipro.testing.truth import mis_scored
 
+from benchmarks.paper.provenance import src_hash
+
+ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "reliability.json"
 TRAIN, VAL = 40, 30
 SETTINGS: dict[str, Any] = dict(auto=None, num_candidates=4, num_trials=10, minibatch_size=10,
@@ -67,13 +78,17 @@ def valset() -> list[Example]:
 
 
 def outcome(result: OptimizationResult) -> dict[str, Any]:
-    """What a resumed run must reproduce: its trials, full evaluations and winner."""
+    """What a resumed run must reproduce: its trials, full evaluations, winner and its
+    held-out score, and what became of the proposals."""
     return json.loads(json.dumps({
         "trials": [[t.number, t.configuration, list(t.minibatch_ids), t.minibatch_score]
                    for t in result.trials],
         "full_evaluations": [[e.configuration, e.score, e.after_trial]
                              for e in result.full_evaluations],
         "best": result.best_configuration,
+        "best_score": result.best_score,
+        "skipped_proposals": result.skipped_proposals,
+        "rejected_proposals": dict(result.rejected_proposals),
     }))
 
 
@@ -90,8 +105,9 @@ def worker(storage: str) -> None:
 def run_worker(storage: str, kill_after: float | None = None) -> tuple[dict[str, Any] | None, float]:
     """Run ``worker`` in a new process, SIGKILLed ``kill_after`` seconds after it started its
     run; (its outcome, or ``None`` when killed; seconds from the start of its run)."""
-    process = subprocess.Popen([sys.executable, __file__, "--worker", storage],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen([sys.executable, "-m", "benchmarks.reliability", "--worker",
+                                storage], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
     assert process.stdout is not None
     process.stdout.readline()  # "started": imports are done
     started = time.perf_counter()
@@ -165,10 +181,21 @@ SCENARIOS: dict[str, dict[str, Any]] = {
 }
 
 
+def budget_used(storage: str) -> int:
+    """The LM requests the run's budget counted, over all its processes."""
+    engine = sqlalchemy.create_engine(storage)
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(sqlalchemy.select(BUDGETS.c.used).where(
+                BUDGETS.c.run == SETTINGS["run_name"])).scalar_one())
+    finally:
+        engine.dispose()
+
+
 def fault_run(name: str, scenario: dict[str, Any], *, max_lm_calls: int, attempts: int,
               folder: Path) -> dict[str, Any]:
     """One run against a server with ``scenario``'s faults, run again while the LM stops it."""
-    storage = f"sqlite:///{folder / f'{name}.db'}"
+    storage = f"sqlite:///{folder / f'{name}-{max_lm_calls}.db'}"
     server = SimulatedServer(fault=scenario.get("fault"), rate=scenario.get("rate", 0.0),
                              outage=scenario.get("outage"), seed=0)
     stops: list[str] = []
@@ -190,6 +217,7 @@ def fault_run(name: str, scenario: dict[str, Any], *, max_lm_calls: int, attempt
             result = optimizer.result
             break
     wrong = mis_scored(result, valset()) if result is not None else []
+    counted = budget_used(storage)
     return {
         "scenario": name, **{k: v for k, v in scenario.items() if k != "outage"},
         "outage": vars(scenario["outage"]) if "outage" in scenario else None,
@@ -198,24 +226,33 @@ def fault_run(name: str, scenario: dict[str, Any], *, max_lm_calls: int, attempt
         "mis_scored": len(wrong), "mis_scored_which": wrong,
         "faults_injected": server.faults_injected, "requests": server.requests,
         "max_lm_calls": max_lm_calls, "requests_over_budget": max(0, server.requests - max_lm_calls),
+        "requests_counted_by_the_budget": counted,
+        "requests_not_counted": max(0, server.requests - counted),
         "stopped_by_budget": bool(result and result.stopped_by_budget),
         "seconds": round(time.perf_counter() - started, 1),
     }
 
 
-def faults(names: Sequence[str], *, max_lm_calls: int, attempts: int, folder: Path) -> dict[str, Any]:
+def faults(names: Sequence[str], *, caps: Sequence[int], attempts: int,
+           folder: Path) -> dict[str, Any]:
+    """Every scenario in ``names`` under every budget in ``caps``."""
     runs = []
     for name in names:
-        run = fault_run(name, SCENARIOS[name], max_lm_calls=max_lm_calls, attempts=attempts,
-                        folder=folder)
-        runs.append(run)
-        print(f"  {name:<16} completed {run['completed']!s:<5} stops {run['runs_stopped_by_the_lm']} "
-              f"mis-scored {run['mis_scored']} requests {run['requests']} (cap {max_lm_calls}) "
-              f"faults {run['faults_injected']} in {run['seconds']} s", file=sys.stderr)
+        for cap in caps:
+            run = fault_run(name, SCENARIOS[name], max_lm_calls=cap, attempts=attempts,
+                            folder=folder)
+            runs.append(run)
+            print(f"  {name:<16} cap {cap:>4}: completed {run['completed']!s:<5} stops "
+                  f"{run['runs_stopped_by_the_lm']} mis-scored {run['mis_scored']} requests "
+                  f"{run['requests']} (counted {run['requests_counted_by_the_budget']}, stopped by "
+                  f"the budget {run['stopped_by_budget']}) faults {run['faults_injected']} in "
+                  f"{run['seconds']} s", file=sys.stderr)
     return {
         "runs": len(runs), "completed": sum(r["completed"] for r in runs),
+        "stopped_by_budget": sum(r["stopped_by_budget"] for r in runs),
         "mis_scored": sum(r["mis_scored"] for r in runs),
         "requests_over_budget": sum(r["requests_over_budget"] for r in runs),
+        "requests_not_counted": sum(r["requests_not_counted"] for r in runs),
         "details": runs,
     }
 
@@ -324,7 +361,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         default=["kills", "faults", "inputs"])
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--scenarios", nargs="+", choices=sorted(SCENARIOS), default=list(SCENARIOS))
-    parser.add_argument("--max-lm-calls", type=int, default=500)
+    parser.add_argument("--max-lm-calls", type=int, default=2000)
+    parser.add_argument("--tight-lm-calls", type=int, default=300)
     parser.add_argument("--attempts", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -333,7 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.worker:
         worker(args.worker)
         return 0
-    report: dict[str, Any] = {"settings": {**{k: v for k, v in vars(args).items()
+    report: dict[str, Any] = {"src_hash": src_hash(), "settings": {**{k: v for k, v in vars(args).items()
                                               if k not in ("out", "worker")},
                                            "optimizer": {k: v for k, v in SETTINGS.items()},
                                            "train": TRAIN, "val": VAL}}
@@ -343,13 +381,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             report["kills"] = kills(args.kills, args.seed, Path(folder))
         if "faults" in args.parts:
             print("Runs against a faulty server:", file=sys.stderr)
-            report["faults"] = faults(args.scenarios, max_lm_calls=args.max_lm_calls,
+            report["faults"] = faults(args.scenarios, caps=(args.max_lm_calls, args.tight_lm_calls),
                                       attempts=args.attempts, folder=Path(folder))
         if "inputs" in args.parts:
             print("Bad inputs:", file=sys.stderr)
             report["inputs"] = inputs(Path(folder))
     print(json.dumps({part: {k: v for k, v in figures.items() if k not in ("details", "table")}
-                      for part, figures in report.items() if part != "settings"}, indent=2))
+                      for part, figures in report.items() if part not in ("settings", "src_hash")},
+                     indent=2))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.out}", file=sys.stderr)

@@ -46,3 +46,14 @@ def test_a_fault_run_resumes_after_a_stop_and_checks_every_score(tmp_path):
     assert run["completed"] and run["trials"] == 10
     assert run["runs_stopped_by_the_lm"] == 1 and run["mis_scored"] == 0
     assert "nothing answers at" in run["stops"][0]
+    # Every request the server received was paid for; so were those the outage refused.
+    assert run["requests_not_counted"] == 0
+    assert run["requests_counted_by_the_budget"] > run["requests"] > 100
+
+
+def test_a_fault_run_under_a_budget_that_binds_sends_no_request_beyond_it(tmp_path):
+    run = fault_run("http_500", {"fault": "http_500", "rate": 0.3}, max_lm_calls=300,
+                    attempts=1, folder=tmp_path)
+    assert run["completed"] and run["stopped_by_budget"] and run["mis_scored"] == 0
+    assert run["faults_injected"] > 50
+    assert run["requests"] <= run["requests_counted_by_the_budget"] <= 300
