@@ -37,7 +37,7 @@ def get_json(url, deadline):
 
 @pytest.mark.skipif(not INSTALLED,
                     reason="optuna-dashboard is not installed (pip install 'mipro[dashboard]')")
-def test_the_dashboard_reads_instruction_texts_and_the_winner(finished_run):
+def test_the_dashboard_reads_instruction_texts_the_winner_and_the_candidates_note(finished_run):
     storage, name, optimizer, _ = finished_run
     port = free_port()
     server = subprocess.Popen([*COMMAND, storage, "--host", "127.0.0.1", "--port", str(port)],
@@ -63,3 +63,17 @@ def test_the_dashboard_reads_instruction_texts_and_the_winner(finished_run):
     winner = json.loads(next(a["value"] for a in study["user_attrs"] if a["key"] == "winner"))
     assert winner["configuration"] == result.best_configuration
     assert winner["score"] == result.best_score
+    # The study's note lists every candidate, marks the winner's and says why it was chosen.
+    note = study["note"]["body"]
+    assert note.startswith(f"# mipro run `{name}`") and result.selection.reason in note
+    for predictor, options in candidates.items():
+        section = note.split(f"## {predictor}\n", 1)[1].split("\n## ", 1)[0]
+        for index, text in enumerate(options.instructions):
+            line = next(l for l in section.splitlines() if l.startswith(f"- **{index}** ("))
+            assert line.endswith(f": {' '.join(text.split())}")
+            chosen = index == result.best_configuration[f"{predictor}.instruction"]
+            assert ("**(winner)**" in line) == chosen
+        demo_lines = [l for l in section.splitlines() if l.startswith("- set ")]
+        assert len(demo_lines) == len(options.demo_sets)
+        assert [i for i, l in enumerate(demo_lines) if "**(winner)**" in l] == [
+            result.best_configuration[f"{predictor}.demos"]]

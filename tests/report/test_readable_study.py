@@ -21,6 +21,38 @@ def test_the_study_names_its_objective_and_stores_what_each_trial_tried(finished
             assert summary.startswith(f"set {demos}: {len(options.demo_sets[demos])} demos")
 
 
+def test_the_candidates_are_a_json_object_in_the_study(finished_run):
+    storage, name, optimizer, _ = finished_run
+    stored = optuna.load_study(study_name=name, storage=storage).user_attrs["candidates"]
+    assert isinstance(stored, dict)  # not JSON in a JSON string
+    assert stored == optimizer.result.candidates.as_dict()
+    first = next(iter(stored.values()))
+    assert first["instructions"][0] == "Given the fields `question`, produce the fields `hint`."
+
+
+def test_the_candidates_note_marks_the_winner_and_says_why():
+    from mipro.optimize.run.candidates import Candidates, PredictorCandidates
+    from mipro.optimize.run.proposals import ProposalRecord
+    from mipro.optimize.run.readable import candidates_note
+
+    candidates = Candidates(predictors={"answer": PredictorCandidates(
+        instructions=("Answer.", "Answer the\nquestion briefly."),
+        demo_sets=((), ({"question": "q1", "answer": "a1"},)),
+        proposals=(None, ProposalRecord(tip="simple", form="guidance", trial=2)))})
+    before = candidates_note("r", candidates)
+    assert "Winner" not in before and "(winner)" not in before
+    note = candidates_note("r", candidates, winner={"answer.instruction": 1, "answer.demos": 0},
+                           decision="chose it: it beats the program as given")
+    assert note.splitlines()[:3] == [
+        "# mipro run `r`", "",
+        "**Winner**: `answer: i1 d0`. Selection chose it: it beats the program as given."]
+    assert "- **0** (the original): Answer." in note
+    assert ("- **1** (proposed trial 3, tip 'simple', guidance) **(winner)**: Answer the question "
+            "briefly.") in note
+    assert "- set 0: 0 demos **(winner)**" in note
+    assert "- set 1: 1 demos: question=q1 answer=a1" in note
+
+
 def test_full_scores_and_the_winner_are_marked_on_the_trials(finished_run):
     storage, name, optimizer, _ = finished_run
     study = optuna.load_study(study_name=name, storage=storage)

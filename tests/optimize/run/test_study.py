@@ -46,6 +46,9 @@ def test_candidates_and_grounding_come_back_from_storage_as_saved(tmp_path):
     reopened = open_study(tmp_path)
     assert reopened.load_candidates() == candidates
     assert reopened.load_groundings() == groundings
+    # A study written by an earlier build kept them as JSON in a string; it still reads.
+    reopened.study.set_user_attr("candidates", candidates.to_json())
+    assert open_study(tmp_path).load_candidates() == candidates
 
 
 def test_completed_trials_are_numbered_by_their_place_among_completed_trials(tmp_path):

@@ -98,19 +98,29 @@ class Candidates:
                                      / len(pairs))
         return sum(per_predictor) / len(per_predictor) if per_predictor else None
 
+    def as_dict(self) -> dict[str, Any]:
+        """``{predictor: {"instructions": [...], "demo_sets": [...], "proposals": [...]}}`` as
+        plain JSON (lists, not tuples)."""
+        return json.loads(self.to_json())
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Candidates:
+        """The inverse of ``as_dict``."""
+        return cls(predictors={
+            name: PredictorCandidates(
+                instructions=tuple(entry["instructions"]),
+                demo_sets=tuple(tuple(demo_set) for demo_set in entry["demo_sets"]),
+                proposals=tuple(ProposalRecord(**p) if p else None for p in entry["proposals"]),
+            )
+            for name, entry in data.items()
+        })
+
     def to_json(self) -> str:
         return json.dumps({name: asdict(c) for name, c in self.predictors.items()})
 
     @classmethod
     def from_json(cls, text: str) -> Candidates:
-        return cls(predictors={
-            name: PredictorCandidates(
-                instructions=tuple(data["instructions"]),
-                demo_sets=tuple(tuple(demo_set) for demo_set in data["demo_sets"]),
-                proposals=tuple(ProposalRecord(**p) if p else None for p in data["proposals"]),
-            )
-            for name, data in json.loads(text).items()
-        })
+        return cls.from_dict(json.loads(text))
 
 
 def fixed_instructions(program: Module, demo_sets: Mapping[str, Sequence[DemoSet]]) -> Candidates:

@@ -29,7 +29,13 @@ from mipro.optimize.run.budget import CallBudget
 from mipro.optimize.run.candidates import Candidates, Configuration, configuration_key
 from mipro.optimize.run.fingerprint import changes
 from mipro.optimize.run.grounding import Grounding
-from mipro.optimize.run.readable import FULL_SCORE, METRIC_NAME, WINNER
+from mipro.optimize.run.readable import (
+    FULL_SCORE,
+    METRIC_NAME,
+    WINNER,
+    candidates_note,
+    save_dashboard_note,
+)
 from mipro.optimize.run.records import FullEvaluation, TrialRecord
 from mipro.optimize.run.storage import (
     RunDatabase,
@@ -153,11 +159,15 @@ class RunStudy:
         return candidates, groundings, dict(self.study.user_attrs.get(_BUILD_NOTES, {}))
 
     def load_candidates(self) -> Candidates | None:
-        text = self.study.user_attrs.get(_CANDIDATES)
-        return Candidates.from_json(text) if text else None
+        stored = self.study.user_attrs.get(_CANDIDATES)
+        if isinstance(stored, str):  # how earlier builds stored them (JSON in a JSON string)
+            return Candidates.from_json(stored)
+        return Candidates.from_dict(stored) if stored else None
 
     def save_candidates(self, candidates: Candidates) -> None:
-        self.study.set_user_attr(_CANDIDATES, candidates.to_json())
+        """Store the candidates (and list them in optuna-dashboard's note of the study)."""
+        self.study.set_user_attr(_CANDIDATES, candidates.as_dict())
+        save_dashboard_note(self.study, candidates_note(self.study.study_name, candidates))
 
     def load_groundings(self) -> dict[str, Grounding] | None:
         """What proposers may be shown, per predictor, as saved when the candidates were built."""
@@ -310,6 +320,11 @@ class RunStudy:
         for trial in trials:
             _set_finished_trial_attr(self.study, trial, WINNER, True)
         self.study.set_user_attr(_RESULT, summary)
+        candidates = self.load_candidates()
+        if candidates is not None:
+            save_dashboard_note(self.study, candidates_note(
+                self.study.study_name, candidates, winner=configuration,
+                decision=(summary.get("selection") or {}).get("reason")))
 
     def _trials_of(self, configuration: Configuration) -> list[optuna.trial.FrozenTrial]:
         """The completed trials whose configuration is ``configuration`` (missing parameters
