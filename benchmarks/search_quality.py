@@ -54,7 +54,7 @@ def demo_overlap(result: Any) -> dict[str, float | None]:
 
 def usage_calls(result: Any) -> dict[str, int]:
     """Real (uncached) LM calls of the run per role."""
-    return {role: int(row.get("calls", 0)) for role, row in result.usage.as_dict().items()}
+    return {role: usage.calls for role, usage in result.usage.roles().items()}
 
 
 def per_example(evaluation: Any) -> list[dict[str, Any]]:

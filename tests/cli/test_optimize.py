@@ -1,6 +1,7 @@
 """``mipro optimize``: the summary on stdout, progress on stderr, what the saved program records."""
 
 import json
+import re
 
 import pytest
 
@@ -30,7 +31,9 @@ def test_summary_goes_to_stdout_and_progress_to_stderr(task_file, capsys):
     assert lines[3].startswith("Outcome: kept ")
     assert ("; 0 proposals skipped; failed examples: 0 in the winner's validation run, 0 / 0 in "
             "the test runs before / after; selection ") in lines[3]
-    assert lines[4].endswith("Optimized program saved to best.json")
+    assert re.fullmatch(r"LM calls per stage: bootstrap \d+, ground \d+, propose \d+, "
+                        r"search \d+, select \d+", lines[4])
+    assert lines[5].endswith("Optimized program saved to best.json")
     assert (task_file.parent / "mipro_runs" / "task-mipro-seed0.db").exists()
 
 
@@ -55,6 +58,10 @@ def test_json_summary_for_scripts(task_file, capsys):
     assert summary["test"]["examples"] == 40 and summary["test"]["failed_after"] == 0
     assert summary["usage"]["prompt_lm"]["calls"] > 0 and summary["usage"]["task_lm"]["calls"] > 0
     assert summary["output"] == "mipro_runs/task-mipro-seed0.json"
+    stages = summary["usage"]["stages"]
+    assert list(stages) == ["bootstrap", "ground", "propose", "search", "select"]
+    assert sum(spent["calls"] for spent in stages.values()) == (
+        summary["usage"]["task_lm"]["calls"] + summary["usage"]["prompt_lm"]["calls"])
 
 
 def test_quiet_prints_only_the_result(task_file, capsys):

@@ -74,3 +74,15 @@ def test_the_instruction_diff_marks_removed_and_added_words():
     assert diff_html("Answer the question.", "Answer the question carefully.") == (
         "Answer the question<ins> carefully</ins>.")
     assert diff_html("a <b>", "c <b>") == "<del>a</del><ins>c</ins> &lt;b&gt;"
+
+
+def test_the_report_has_lm_usage_per_stage(finished_run, tmp_path):
+    storage, name, optimizer, _ = finished_run
+    page = write_report(load_run(name, storage), tmp_path / "report.html").read_text()
+    stages = optimizer.result.usage.stages
+    assert list(stages) == ["bootstrap", "ground", "propose", "search", "select"]
+    section = page.split("<h2>LM usage per stage</h2>", 1)[1].split("<h2>", 1)[0]
+    for stage, spent in stages.items():
+        assert (f"<td>{stage}</td><td><span class='num'>{spent.calls}</span></td>"
+                f"<td><span class='num'>{spent.cache_hits}</span></td>"
+                f"<td><span class='num'>{spent.prompt_tokens}</span></td>") in section

@@ -128,6 +128,11 @@ def test_show_prints_the_winner_against_the_original(finished_run):
     for predictor, options in result.candidates.predictors.items():
         assert options.instructions[result.best_configuration[f"{predictor}.instruction"]] in text
     assert f"optuna-dashboard {storage}" in text
+    rows = {cells[0]: cells[1:] for line in text.splitlines()
+            if len(cells := [c.strip() for c in line.strip("│ ").split("│")]) == 7}
+    for stage, spent in result.usage.stages.items():
+        assert rows[stage][:4] == [str(spent.calls), str(spent.cache_hits),
+                                   str(spent.prompt_tokens), str(spent.completion_tokens)]
 
 
 def test_a_run_stopped_before_selecting_loads_and_reports_without_a_winner(tmp_path):

@@ -171,6 +171,10 @@ def _summary_text(summary: dict[str, Any]) -> str:
     lines.append(f"Outcome: {kept}; {summary['skipped_proposals']} proposals skipped; "
                  f"failed examples: {', '.join(failed)}"
                  + (f"; selection {summary['selection']}" if summary["selection"] else ""))
+    stages = summary["usage"]["stages"]
+    if stages:
+        lines.append("LM calls per stage: " + ", ".join(
+            f"{stage} {spent['calls']}" for stage, spent in stages.items()))
     lines.append(f"Wall time {summary['wall_seconds']:.0f} s. "
                  f"Optimized program saved to {summary['output']}")
     return "\n".join(lines)

@@ -43,6 +43,7 @@ from mipro.optimize.run.fingerprint import (
 )
 from mipro.optimize.run.grounding import Grounding
 from mipro.optimize.run.presets import Counts, resolve_counts
+from mipro.optimize.run.stage_usage import metered
 from mipro.optimize.run.records import (
     FullEvaluation,
     OptimizationResult,
@@ -84,6 +85,10 @@ class Run:
     study: RunStudy
     num_candidates: int
     schedule: SearchSchedule
+
+    @property
+    def lms(self) -> tuple[BudgetedLM | None, ...]:
+        return (self.task_lm, self.prompt_lm, self.teacher_lm)
 
 
 class Optimizer:
@@ -210,7 +215,7 @@ class Optimizer:
             self._say("The LM-call budget ran out before the search; returning the program as given.")
             self.result = _empty_result(run)
             return program.deepcopy()
-        with self._stop_on_lm_failure(run, "during the search"):
+        with self._stop_on_lm_failure(run, "during the search"), metered(run.study, "search", run.lms):
             search = self._search(run, candidates, groundings)
         with self._stop_on_lm_failure(run, "while scoring on the held-out examples"):
             return self._select(program, run, search, ProposalTally(**built))
@@ -218,11 +223,14 @@ class Optimizer:
     def _build_candidates(self, run: Run) -> tuple[Candidates, dict[str, Grounding], dict[str, Any]]:
         """Stages 1 to 3, run by one process of the run (a resumed run reads their result),
         with what became of the proposals (a ``ProposalTally`` as JSON)."""
-        with self._stop_on_lm_failure(run, "while bootstrapping demo sets"):
+        with (self._stop_on_lm_failure(run, "while bootstrapping demo sets"),
+              metered(run.study, "bootstrap", run.lms)):
             demo_sets = self._bootstrap(run)
-        with self._stop_on_lm_failure(run, "while summarizing the data and program"):
+        with (self._stop_on_lm_failure(run, "while summarizing the data and program"),
+              metered(run.study, "ground", run.lms)):
             groundings = self._ground(run, demo_sets)
-        with self._stop_on_lm_failure(run, "while proposing instructions"):
+        with (self._stop_on_lm_failure(run, "while proposing instructions"),
+              metered(run.study, "propose", run.lms)):
             candidates, tally = self._propose(run, demo_sets, groundings)
         return candidates, groundings, asdict(tally)
 
@@ -297,7 +305,8 @@ class Optimizer:
     def _select(self, program: Module, run: Run, search: Search, tally: ProposalTally) -> Module:
         """Stage 5: the program as given, or the search's best configuration when it beats it
         with confidence on the held-out examples, built (``select.py``)."""
-        selection = select(search, self.selection, run.holdout_ids)
+        with metered(run.study, "select", run.lms):
+            selection = select(search, self.selection, run.holdout_ids)
         result = result_of(search, selection, usage=_usage(run), skipped_proposals=tally.skipped,
                            rejected_proposals=tally.rejected)
         self.result = result or _empty_result(run)
@@ -466,7 +475,8 @@ def _default_run_name(program: Module, fingerprint: dict[str, Any]) -> str:
 
 def _usage(run: Run) -> RunUsage:
     return RunUsage(task_lm=run.task_lm.usage.snapshot(), prompt_lm=run.prompt_lm.usage.snapshot(),
-                    teacher_lm=run.teacher_lm.usage.snapshot() if run.teacher_lm else None)
+                    teacher_lm=run.teacher_lm.usage.snapshot() if run.teacher_lm else None,
+                    stages=run.study.stage_usage())
 
 
 def _instructions(candidates: Candidates, configuration: Mapping[str, int]) -> dict[str, str]:

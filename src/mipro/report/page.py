@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from mipro._version import __version__
 from mipro.optimize.loaded import LoadedRun
@@ -177,17 +175,27 @@ def _held_out(run: LoadedRun) -> str:
 def _usage(run: LoadedRun) -> str:
     if run.usage is None:
         return _section("LM usage", "<p class='muted'>Stored when the run finishes.</p>")
-    roles: Mapping[str, Mapping[str, Any]] = run.usage.as_dict()
-    rows = [[html.escape(role)] + [f"<span class='num'>{values[c]}</span>" for c in _USAGE_COLUMNS]
-            for role, values in roles.items()]
-    return _section("LM usage per role", _table(["LM", *_USAGE_COLUMNS], rows))
+    stages = [[html.escape(stage)] + [f"<span class='num'>{value}</span>" for value in (
+        usage.calls, usage.cache_hits, usage.prompt_tokens, usage.completion_tokens,
+        f"{usage.seconds:.1f}", f"{usage.wall_seconds:.1f}")]
+        for stage, usage in run.usage.stages.items()]
+    per_stage = (_section("LM usage per stage", (
+        "<p>Every LM, over the whole run (every process and resume).</p>"
+        + _table(["stage", "calls", "cache hits", "tokens in", "tokens out", "LM seconds",
+                  "wall seconds"], stages))) if stages else "")
+    roles = run.usage.as_dict()
+    rows = [[html.escape(role)] + [f"<span class='num'>{roles[role][c]}</span>" for c in _USAGE_COLUMNS]
+            for role in run.usage.roles()]
+    return per_stage + _section("LM usage per role", (
+        "<p>In the run's last <code>compile</code> call.</p>"
+        + _table(["LM", *_USAGE_COLUMNS], rows)))
 
 
 def _failures(run: LoadedRun) -> str:
     parse: dict[str, int] = {}
     if run.usage is not None:
-        for values in run.usage.as_dict().values():
-            for predictor, count in values["parse_failures"].items():
+        for usage in run.usage.roles().values():
+            for predictor, count in usage.parse_failures.items():
                 parse[predictor] = parse.get(predictor, 0) + count
     rows = [[f"replies that did not parse ({html.escape(p)})", str(c)] for p, c in sorted(parse.items())]
     if not parse:

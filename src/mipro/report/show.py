@@ -48,13 +48,23 @@ def show_run(run: LoadedRun, console: Console) -> None:
                           f"({len(options.demo_sets[demos])} demos):", highlight=False)
             console.print(f"  {options.instructions[index]}", highlight=False, markup=False)
     if run.usage is not None:
-        usage = Table(title="LM usage", title_justify="left")
+        if run.usage.stages:
+            stages = Table(title="LM usage per stage (the whole run)", title_justify="left")
+            for column in ("stage", "calls", "cache hits", "tokens in", "tokens out",
+                           "LM seconds", "wall seconds"):
+                stages.add_column(column)
+            for stage, spent in run.usage.stages.items():
+                stages.add_row(stage, str(spent.calls), str(spent.cache_hits),
+                               str(spent.prompt_tokens), str(spent.completion_tokens),
+                               f"{spent.seconds:.1f}", f"{spent.wall_seconds:.1f}")
+            console.print(stages)
+        usage = Table(title="LM usage per role (the last compile call)", title_justify="left")
         for column in ("LM", "calls", "cache hits", "tokens in", "tokens out", "seconds", "parse failures"):
             usage.add_column(column)
-        for role, values in run.usage.as_dict().items():
-            usage.add_row(role, str(values["calls"]), str(values["cache_hits"]),
-                          str(values["prompt_tokens"]), str(values["completion_tokens"]),
-                          f"{values['seconds']:.1f}", str(sum(values["parse_failures"].values())))
+        for role, values in run.usage.roles().items():
+            usage.add_row(role, str(values.calls), str(values.cache_hits),
+                          str(values.prompt_tokens), str(values.completion_tokens),
+                          f"{values.seconds:.1f}", str(sum(values.parse_failures.values())))
         console.print(usage)
     if run.summary:
         console.print(f"Skipped proposals {run.summary.get('skipped_proposals', 0)}, examples on "

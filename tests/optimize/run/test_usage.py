@@ -1,5 +1,8 @@
 """What a run reports it spent: per LM role, counted where the calls are made."""
 
+import pytest
+
+from mipro import load_run
 from mipro.optimize import MIPRO
 from mipro.testing import SimulatedLM, SimulatedProgram, exact_answer, make_examples
 
@@ -15,3 +18,53 @@ def test_task_lm_calls_are_counted_when_the_predictors_carry_their_own_lm(tmp_pa
     assert usage.task_lm.calls > 0 and usage.prompt_lm.calls > 0
     assert usage.task_lm.calls + usage.prompt_lm.calls == lm.usage.calls
     assert usage.task_lm.prompt_tokens > 0
+
+
+def run(tmp_path, num_trials, task, prompt):
+    optimizer = MIPRO(exact_answer, task_lm=task, prompt_lm=prompt, auto=None, num_candidates=3,
+                      num_trials=num_trials, minibatch_size=10, verbose=False, run_name="r",
+                      storage=f"sqlite:///{tmp_path / 's.db'}")
+    optimizer.compile(SimulatedProgram(), make_examples(40), make_examples(30, start=100))
+    return optimizer.result
+
+
+def test_usage_per_stage_adds_up_to_what_each_lm_spent(tmp_path):
+    task, prompt = SimulatedLM(), SimulatedLM()  # no cache: every call is a real one
+    result = run(tmp_path, 4, task, prompt)
+    stages = result.usage.stages
+    assert list(stages) == ["bootstrap", "ground", "propose", "search", "select"]
+    program_calls = stages["bootstrap"].calls + stages["search"].calls + stages["select"].calls
+    assert program_calls == task.usage.calls == result.usage.task_lm.calls
+    assert stages["ground"].calls + stages["propose"].calls == prompt.usage.calls > 0
+    assert stages["ground"].calls > 0 and stages["propose"].calls > 0
+    # Selection scores the program as given and each contender on the held-out examples, two
+    # predictors a run.
+    held_out = len(result.selection.holdout_ids)
+    assert stages["select"].calls == 2 * held_out * (1 + len(result.selection.contenders))
+    for usage in stages.values():
+        assert usage.wall_seconds > 0 and usage.seconds <= usage.wall_seconds + 1e-3
+        assert (usage.prompt_tokens > 0) == (usage.calls > 0)
+    assert stages["search"].prompt_tokens + stages["bootstrap"].prompt_tokens + (
+        stages["select"].prompt_tokens) == result.usage.task_lm.prompt_tokens
+
+
+def test_usage_per_stage_spans_a_resumed_run(tmp_path):
+    first_task, first_prompt = SimulatedLM(), SimulatedLM()
+    first = run(tmp_path, 3, first_task, first_prompt)
+    task, prompt = SimulatedLM(), SimulatedLM()
+    resumed = run(tmp_path, 6, task, prompt)
+    before, after = first.usage.stages, resumed.usage.stages
+    # The candidates were built by the first process: their stages are kept, not redone.
+    for stage in ("bootstrap", "ground", "propose"):
+        assert after[stage] == before[stage]
+    assert prompt.usage.calls == 0
+    assert after["search"].calls == before["search"].calls + resumed.usage.task_lm.calls - (
+        after["select"].calls - before["select"].calls)
+    assert sum(u.calls for u in after.values()) == (
+        first_task.usage.calls + first_prompt.usage.calls + task.usage.calls)
+    assert after["search"].wall_seconds > before["search"].wall_seconds
+    loaded = load_run("r", f"sqlite:///{tmp_path / 's.db'}").usage.stages
+    assert list(loaded) == list(after)
+    for stage, usage in loaded.items():
+        assert (usage.calls, usage.prompt_tokens) == (after[stage].calls, after[stage].prompt_tokens)
+        assert usage.wall_seconds == pytest.approx(after[stage].wall_seconds, abs=1e-3)

@@ -40,24 +40,68 @@ class ProposalModel:
     importances: Mapping[str, float]
 
 
+STAGES = ("bootstrap", "ground", "propose", "search", "select")
+"""The stages of a run, in order (``optimizer.py``)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StageUsage:
+    """What one stage of a run spent, over every LM it used."""
+
+    calls: int = 0
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    """Time spent in LM calls (parallel calls add up)."""
+    wall_seconds: float = 0.0
+    """Wall-clock time of the stage."""
+
+    @classmethod
+    def of(cls, spent: UsageSnapshot, wall_seconds: float = 0.0) -> StageUsage:
+        """The calls, cache hits, tokens and time of ``spent`` (one LM's usage in a stage)."""
+        return cls(calls=spent.calls, cache_hits=spent.cache_hits,
+                   prompt_tokens=spent.prompt_tokens, completion_tokens=spent.completion_tokens,
+                   seconds=spent.seconds, wall_seconds=wall_seconds)
+
+    def __add__(self, other: StageUsage) -> StageUsage:
+        return StageUsage(**{f.name: getattr(self, f.name) + getattr(other, f.name)
+                             for f in fields(self)})
+
+
 @dataclass(frozen=True, kw_only=True)
 class RunUsage:
-    """What each LM of a run spent (calls, cache hits, tokens, time), apart by role."""
+    """What a run spent: per LM role (calls, cache hits, tokens, time, retries, parse
+    failures) in this ``compile`` call, and per stage (``STAGES``) over the whole run, every
+    process and resume included (stored in the run's study)."""
 
     task_lm: UsageSnapshot
+    """The program's calls (with whichever LM each predictor calls)."""
     prompt_lm: UsageSnapshot
     teacher_lm: UsageSnapshot | None = None
+    stages: Mapping[str, StageUsage] = field(default_factory=dict)
+    """Stage name -> what it spent; a stage that has not run is missing."""
+
+    def roles(self) -> dict[str, UsageSnapshot]:
+        """``{"task_lm": ..., "prompt_lm": ...[, "teacher_lm": ...]}``."""
+        roles = {"task_lm": self.task_lm, "prompt_lm": self.prompt_lm, "teacher_lm": self.teacher_lm}
+        return {role: usage for role, usage in roles.items() if usage is not None}
 
     def as_dict(self) -> dict[str, dict[str, Any]]:
-        """``{"task_lm": {...}, "prompt_lm": {...}[, "teacher_lm": {...}]}`` as plain JSON."""
-        roles = {"task_lm": self.task_lm, "prompt_lm": self.prompt_lm, "teacher_lm": self.teacher_lm}
-        return {role: usage.as_dict() for role, usage in roles.items() if usage is not None}
+        """``{"task_lm": {...}, "prompt_lm": {...}[, "teacher_lm": {...}], "stages": {...}}`` as
+        plain JSON."""
+        return {**{role: usage.as_dict() for role, usage in self.roles().items()},
+                "stages": {stage: {**asdict(usage), "seconds": round(usage.seconds, 3),
+                                   "wall_seconds": round(usage.wall_seconds, 3)}
+                           for stage, usage in self.stages.items()}}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Mapping[str, Any]]) -> RunUsage:
         """The inverse of ``as_dict``."""
-        snapshots = {role: UsageSnapshot(**values) for role, values in data.items()}
-        return cls(**snapshots)
+        snapshots = {role: UsageSnapshot(**values) for role, values in data.items()
+                     if role != "stages"}
+        stages = {stage: StageUsage(**values) for stage, values in data.get("stages", {}).items()}
+        return cls(**snapshots, stages=stages)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -16,6 +16,7 @@ import threading
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict
 from typing import Any
 
 import optuna
@@ -36,7 +37,7 @@ from mipro.optimize.run.readable import (
     candidates_note,
     save_dashboard_note,
 )
-from mipro.optimize.run.records import FullEvaluation, TrialRecord
+from mipro.optimize.run.records import FullEvaluation, StageUsage, TrialRecord
 from mipro.optimize.run.storage import (
     RunDatabase,
     StoredLock,
@@ -57,6 +58,7 @@ _WORKER = "worker"
 _MINIBATCH_IDS = "minibatch_ids"
 _REJECTED_PROPOSALS = "rejected_proposals"
 _RESULT = "result"
+_STAGE_USAGE = "stage_usage"
 _MAX_INDEX = 2**31 - 1
 """Upper bound of the index distribution of recorded trials (candidates may grow during a run)."""
 
@@ -333,6 +335,20 @@ class RunStudy:
         trials = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         return [t for t in trials
                 if configuration_key({**dict.fromkeys(configuration, 0), **t.params}) == key]
+
+    # What the stages spent ------------------------------------------------------------
+    def stage_usage(self) -> dict[str, StageUsage]:
+        """What each stage of the run spent so far, over every process of the run."""
+        stored = self.study.user_attrs.get(_STAGE_USAGE) or {}
+        return {stage: StageUsage(**values) for stage, values in stored.items()}
+
+    def add_stage_usage(self, stage: str, spent: StageUsage) -> None:
+        """Add ``spent`` to what ``stage`` spent (every process of the run adds its own)."""
+        with self.lock("stage usage").held():
+            stages = self.stage_usage()
+            stages[stage] = stages[stage] + spent if stage in stages else spent
+            self.study.set_user_attr(_STAGE_USAGE, {name: asdict(usage)
+                                                    for name, usage in stages.items()})
 
     # Held-out scores (selection) --------------------------------------------------------
     def holdout_scores(self, configuration: Configuration) -> tuple[float, ...] | None:
