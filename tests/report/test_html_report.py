@@ -1,6 +1,7 @@
 """The HTML report of a finished run, opened in headless Chromium: plots and the prompt diff
 are there, and opening it makes no network request."""
 
+import html
 import json
 import shutil
 import subprocess
@@ -86,3 +87,20 @@ def test_the_report_has_lm_usage_per_stage(finished_run, tmp_path):
         assert (f"<td>{stage}</td><td><span class='num'>{spent.calls}</span></td>"
                 f"<td><span class='num'>{spent.cache_hits}</span></td>"
                 f"<td><span class='num'>{spent.prompt_tokens}</span></td>") in section
+
+
+def test_the_report_states_the_selection_decision_and_its_confidence(finished_run, tmp_path):
+    storage, name, optimizer, _ = finished_run
+    run = load_run(name, storage)
+    page = write_report(run, tmp_path / "report.html").read_text()
+    selection = optimizer.result.selection
+    low, high = selection.score_interval
+    assert (f"<p id='selection-decision'>On the {len(selection.holdout_ids)} held-out examples, at "
+            f"90% confidence: {html.escape(selection.reason)}. The chosen program scores "
+            f"{selection.chosen_score:.3f} on them (90% interval {low:.3f} to {high:.3f}).</p>"
+            ) in page
+    for contender in selection.contenders:
+        better, worse, tied = run.against_baseline(contender.configuration)
+        assert (f"<td><span class='num'>{contender.holdout_score:.3f}</span></td>"
+                f"<td>{better} / {worse} / {tied}</td><td>{contender.difference:+.3f}</td>"
+                f"<td>{contender.lower_bound:+.3f}</td>") in page

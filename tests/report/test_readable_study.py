@@ -82,6 +82,27 @@ def test_load_run_gives_back_the_result_without_an_lm(finished_run):
     assert run.settings["optimizer"] == "MIPRO"
 
 
+def test_load_run_reads_the_selection_and_its_held_out_scores_back_from_the_study(finished_run):
+    storage, name, optimizer, _ = finished_run
+    run = load_run(name, storage)
+    selection = optimizer.result.selection
+    assert run.result.selection == selection and selection.contenders
+    size = len(selection.holdout_ids)
+    reference = run.held_out(run.baseline().configuration)
+    assert len(reference) == size
+    assert sum(reference) / size == pytest.approx(selection.baseline_holdout_score)
+    for contender in selection.contenders:
+        scores = run.held_out(contender.configuration)
+        assert sum(scores) / size == pytest.approx(contender.holdout_score)
+        better, worse, tied = run.against_baseline(contender.configuration)
+        assert better + worse + tied == size
+        assert (better - worse) / size == pytest.approx(contender.difference)  # 0/1 scores
+    tested = [run.baseline().configuration] + [c.configuration for c in selection.contenders]
+    untested = [e.configuration for e in run.full_evaluations if e.configuration not in tested]
+    assert untested and all(run.held_out(c) is None for c in untested)
+    assert run.against_baseline(untested[0]) is None
+
+
 def test_load_run_names_what_is_there_when_the_run_is_missing(finished_run, tmp_path):
     storage, name, _, _ = finished_run
     with pytest.raises(ConfigurationError, match="no run 'other'.*holds: demo"):
@@ -116,6 +137,7 @@ def test_callbacks_see_every_trial_and_full_evaluation(finished_run):
 def test_show_prints_the_winner_against_the_original(finished_run):
     from rich.console import Console
 
+    from mipro.optimize.run.candidates import describe_configuration
     from mipro.report import show_run
 
     storage, name, optimizer, _ = finished_run
@@ -128,6 +150,16 @@ def test_show_prints_the_winner_against_the_original(finished_run):
     for predictor, options in result.candidates.predictors.items():
         assert options.instructions[result.best_configuration[f"{predictor}.instruction"]] in text
     assert f"optuna-dashboard {storage}" in text
+    selection = result.selection
+    assert f"Selection at 90% confidence: {selection.reason}" in text
+    assert f"Held-out comparison ({len(selection.holdout_ids)} examples)" in text
+    run = load_run(name, storage)
+    for contender in selection.contenders:
+        better, worse, tied = run.against_baseline(contender.configuration)
+        row = next(line for line in text.splitlines()
+                   if f" {describe_configuration(contender.configuration)} " in line)
+        assert (f" {contender.holdout_score:.3f} " in row and f" {better}/{worse}/{tied} " in row
+                and f" {contender.lower_bound:+.3f} " in row)
     rows = {cells[0]: cells[1:] for line in text.splitlines()
             if len(cells := [c.strip() for c in line.strip("│ ").split("│")]) == 7}
     for stage, spent in result.usage.stages.items():

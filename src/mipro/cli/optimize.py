@@ -134,10 +134,11 @@ def _outcome(result: OptimizationResult) -> dict[str, Any]:
         "validation": {"best": _number(result.best_score),
                        "unoptimized": _number(result.baseline_score),
                        "interval": [_number(bound) for bound in selection.score_interval] if selection else None,
+                       "confidence": selection.confidence if selection else None,
                        "held_out_examples": len(selection.holdout_ids) if selection else 0,
                        "failed_examples": winner.num_failed if winner else None},
         "kept_original": all(index == 0 for index in result.best_configuration.values()),
-        "selection": selection.reason if selection else None,
+        "selection": _plain(selection.as_dict()) if selection else None,
         "skipped_proposals": result.skipped_proposals,
         "stopped_by_budget": result.stopped_by_budget,
         "trials": len(result.trials), "full_evaluations": len(result.full_evaluations),
@@ -149,16 +150,29 @@ def _number(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
+def _plain(value: Any) -> Any:
+    """``value`` with every NaN replaced by ``None`` (JSON has no NaN)."""
+    if isinstance(value, float):
+        return _number(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
 def _summary_text(summary: dict[str, Any]) -> str:
     validation = summary["validation"]
     lines = [f"Run {summary['run_name']}: {summary['trials']} trials, "
              f"{summary['full_evaluations']} full evaluations"
              + (", stopped by the LM-call budget" if summary["stopped_by_budget"] else "")]
+    selection = summary["selection"]
     if validation["best"] is not None:
         low, high = validation["interval"] or (None, None)
+        level = f"{validation['confidence']:.0%} " if validation["confidence"] else ""
         lines.append(f"Validation score {validation['best']:.3f} (unoptimized "
                      f"{_format(validation['unoptimized'])}) on {validation['held_out_examples']} "
-                     f"held-out examples, interval {_format(low)} to {_format(high)}")
+                     f"held-out examples, {level}interval {_format(low)} to {_format(high)}")
     if "test" in summary:
         test = summary["test"]
         lines.append(f"Held-out test score ({test['examples']} examples): "
@@ -169,8 +183,9 @@ def _summary_text(summary: dict[str, Any]) -> str:
                       "in the test runs before / after")
     kept = "kept the original program" if summary["kept_original"] else "kept an optimized program"
     lines.append(f"Outcome: {kept}; {summary['skipped_proposals']} proposals skipped; "
-                 f"failed examples: {', '.join(failed)}"
-                 + (f"; selection {summary['selection']}" if summary["selection"] else ""))
+                 f"failed examples: {', '.join(failed)}")
+    if selection:
+        lines.append(f"Selection at {selection['confidence']:.0%} confidence: {selection['reason']}")
     stages = summary["usage"]["stages"]
     if stages:
         lines.append("LM calls per stage: " + ", ".join(

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import optuna
 
 from mipro.errors import ConfigurationError
-from mipro.optimize.run.candidates import Candidates, Configuration, build_program
+from mipro.optimize.run.candidates import (
+    Candidates,
+    Configuration,
+    build_program,
+    configuration_key,
+)
 from mipro.optimize.run.records import (
     FullEvaluation,
     OptimizationResult,
@@ -46,6 +51,9 @@ class LoadedRun:
     """The stored result fields (counts, selection details), empty while running."""
     study: optuna.Study
     """The Optuna study itself (e.g. for ``optuna.importance``)."""
+    holdout_scores: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    """The per-example scores on the held-out examples of every configuration selection has
+    scored so far, by ``configuration_key`` (see ``held_out``)."""
 
     @property
     def finished(self) -> bool:
@@ -61,6 +69,24 @@ class LoadedRun:
         if self.candidates is None:
             raise ConfigurationError(f"run {self.run_name!r} has no candidates yet")
         return build_program(program, self.candidates, chosen)
+
+    def held_out(self, configuration: Configuration) -> tuple[float, ...] | None:
+        """``configuration``'s score on each held-out example (in the order of
+        ``result.selection.holdout_ids``), or ``None`` if selection has not scored it."""
+        return self.holdout_scores.get(configuration_key(configuration))
+
+    def against_baseline(self, configuration: Configuration) -> tuple[int, int, int] | None:
+        """On how many held-out examples ``configuration`` scored better than, worse than and
+        the same as the program as given (``None`` until selection has scored both)."""
+        baseline = self.baseline()
+        reference = self.held_out(baseline.configuration) if baseline else None
+        scores = self.held_out(configuration)
+        if reference is None or scores is None:
+            return None
+        pairs = list(zip(scores, reference))
+        better = sum(score > base for score, base in pairs)
+        worse = sum(score < base for score, base in pairs)
+        return better, worse, len(pairs) - better - worse
 
     def winner_configuration(self) -> Configuration:
         if self.winner is None:
@@ -103,9 +129,12 @@ def load_run(run_name: str, storage: str | None = None) -> LoadedRun:
             selection=selection,
             **{k: v for k, v in summary.items() if k in known and k not in _GIVEN},
         )
+    held_out = {configuration_key(e.configuration): scores for e in evaluations
+                if (scores := study.holdout_scores(e.configuration)) is not None}
     return LoadedRun(run_name=run_name, storage=url, settings=dict(study.fingerprint),
                      candidates=candidates, trials=trials, full_evaluations=evaluations,
-                     winner=winner, usage=usage, result=result, summary=summary, study=study.study)
+                     winner=winner, usage=usage, result=result, summary=summary, study=study.study,
+                     holdout_scores=held_out)
 
 
 def _winner(stored: Mapping[str, Any] | None,

@@ -157,19 +157,25 @@ def _held_out(run: LoadedRun) -> str:
     if selection is None:
         return ""
     rows = [["the program as given", _score(selection.baseline_search_score),
-             f"<span class='num'>{_score(selection.baseline_holdout_score)}</span>", "", "",
+             f"<span class='num'>{_score(selection.baseline_holdout_score)}</span>", "", "", "",
              "winner" if selection.chosen is None else ""]]
     for index, contender in enumerate(selection.contenders):
+        counts = run.against_baseline(contender.configuration)
         rows.append([html.escape(describe_configuration(contender.configuration)),
                      _score(contender.search_score),
                      f"<span class='num'>{_score(contender.holdout_score)}</span>",
+                     " / ".join(map(str, counts)) if counts else "–",
                      f"{contender.difference:+.3f}", f"{contender.lower_bound:+.3f}",
                      "winner" if index == selection.chosen else ""])
     classes = ["winner" if row[-1] else "" for row in rows]
-    head = (f"<p>On the {len(selection.holdout_ids)} held-out examples, at "
-            f"{selection.confidence:.0%} confidence: {html.escape(selection.reason)}.</p>")
-    return head + _table(["configuration", "search score", "held-out score", "difference",
-                          "lower bound", ""], rows, classes)
+    low, high = selection.score_interval
+    head = (f"<p id='selection-decision'>On the {len(selection.holdout_ids)} held-out examples, "
+            f"at {selection.confidence:.0%} confidence: {html.escape(selection.reason)}. The "
+            f"chosen program scores {_score(selection.chosen_score)} on them "
+            f"({selection.confidence:.0%} interval {_score(low)} to {_score(high)}).</p>")
+    return head + _table(["configuration", "search score", "held-out score",
+                          "examples better / worse / tied", "difference", "lower bound", ""],
+                         rows, classes)
 
 
 def _usage(run: LoadedRun) -> str:

@@ -25,7 +25,9 @@ def show_run(run: LoadedRun, console: Console) -> None:
                       f"held-out validation examples ({selection.confidence:.0%} interval "
                       f"{_score(low)} to {_score(high)}); the program as given "
                       f"{_score(selection.baseline_holdout_score)}", highlight=False)
-        console.print(f"Selection: {selection.reason}", highlight=False, markup=False)
+        console.print(f"Selection at {selection.confidence:.0%} confidence: {selection.reason}",
+                      highlight=False, markup=False)
+        _print_held_out(run, console)
     else:
         console.print(f"Best so far {_score(run.winner.score if run.winner else None)} on the "
                       f"search's examples; the program as given "
@@ -72,6 +74,29 @@ def show_run(run: LoadedRun, console: Console) -> None:
                       + (", stopped by the LM-call budget" if run.summary.get("stopped_by_budget") else ""),
                       highlight=False)
     console.print(f"Dashboard: optuna-dashboard {run.storage}", highlight=False, markup=False)
+
+
+def _print_held_out(run: LoadedRun, console: Console) -> None:
+    """The held-out comparison: the program as given and each configuration selection tested."""
+    selection = run.result.selection if run.result else None
+    if selection is None:
+        return
+    table = Table(title=f"Held-out comparison ({len(selection.holdout_ids)} examples)",
+                  title_justify="left")
+    for column in ("configuration", "search", "held-out", "better/worse/tied", "difference",
+                   "lower bound"):
+        table.add_column(column)
+    table.add_row("the program as given", _score(selection.baseline_search_score),
+                  _score(selection.baseline_holdout_score), "", "", "",
+                  style="bold yellow" if selection.chosen is None else None)
+    for index, contender in enumerate(selection.contenders):
+        counts = run.against_baseline(contender.configuration)
+        table.add_row(describe_configuration(contender.configuration),
+                      _score(contender.search_score), _score(contender.holdout_score),
+                      "/".join(map(str, counts)) if counts else "–",
+                      f"{contender.difference:+.3f}", f"{contender.lower_bound:+.3f}",
+                      style="bold yellow" if index == selection.chosen else None)
+    console.print(table)
 
 
 def _score(value: float | None) -> str:
