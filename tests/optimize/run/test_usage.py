@@ -2,7 +2,8 @@
 
 import pytest
 
-from mipro import load_run
+from mipro import RunInterruptedError, load_run
+from mipro.errors import LMUnavailableError
 from mipro.optimize import MIPRO
 from mipro.testing import SimulatedLM, SimulatedProgram, exact_answer, make_examples
 
@@ -68,3 +69,29 @@ def test_usage_per_stage_spans_a_resumed_run(tmp_path):
     for stage, usage in loaded.items():
         assert (usage.calls, usage.prompt_tokens) == (after[stage].calls, after[stage].prompt_tokens)
         assert usage.wall_seconds == pytest.approx(after[stage].wall_seconds, abs=1e-3)
+
+
+class FailingLM(SimulatedLM):
+    """The simulated LM, unreachable from its ``fail_at``-th call on."""
+
+    def __init__(self, fail_at):
+        super().__init__()
+        self.fail_at, self.attempts = fail_at, 0
+
+    def _reply(self, prompt, rollout):
+        self.attempts += 1
+        if self.attempts >= self.fail_at:
+            raise LMUnavailableError("the server went away")
+        return super()._reply(prompt, rollout)
+
+
+def test_what_a_stage_spent_before_an_lm_failure_stopped_it_is_kept(tmp_path):
+    failing, prompt = FailingLM(fail_at=100), SimulatedLM()
+    with pytest.raises(RunInterruptedError, match="during the search"):
+        run(tmp_path, 6, failing, prompt)
+    task = FailingLM(fail_at=10**9)  # the server is back
+    resumed = run(tmp_path, 6, task, SimulatedLM())
+    stages = resumed.usage.stages
+    assert sum(u.calls for u in stages.values()) == (
+        failing.usage.calls + prompt.usage.calls + task.usage.calls)
+    assert stages["search"].calls > task.usage.calls - stages["select"].calls  # both processes'
