@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mipro.cli.interrupt import CtrlC
 from mipro.cli.options import (
     add_json_option,
     add_lm_options,
@@ -87,10 +88,11 @@ def optimize(args: argparse.Namespace) -> int:
         num_trials=args.num_trials, num_candidates=args.num_candidates,
         minibatch_size=args.minibatch_size, max_lm_calls=args.max_lm_calls,
         num_threads=args.threads, seed=args.seed, run_name=run_name, storage=args.storage,
-        verbose=verbose, fresh=args.fresh,
+        verbose=verbose, fresh=args.fresh, callbacks=[ctrl_c := CtrlC()],
     )
     started = time.perf_counter()
-    optimized = optimizer.compile(program, task.trainset, task.valset or None)
+    with ctrl_c.installed():
+        optimized = optimizer.compile(program, task.trainset, task.valset or None)
     result = optimizer.result
     assert result is not None  # compile always sets it
     summary: dict[str, Any] = {
