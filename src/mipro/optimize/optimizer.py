@@ -51,6 +51,7 @@ from mipro.optimize.run.records import (
     TrialRecord,
     result_summary,
 )
+from mipro.optimize.run.storage import HEARTBEAT_INTERVAL
 from mipro.optimize.run.study import RunStudy
 from mipro.optimize.search import Search, SearchSchedule
 from mipro.optimize.select import (
@@ -123,6 +124,14 @@ class Optimizer:
 
     ``callbacks`` (``Callback`` objects) are called when each trial ends and after each full
     evaluation, with typed records (``run/callbacks.py``); ``mipro.load_run`` reads a run back.
+
+    Scale: ``n_jobs`` trials run at once in threads (worth it when the task LM serves requests
+    in parallel: a server, or ``LocalLM`` with ``slots`` > 1); TPE counts the trials in flight
+    as bad ones so they try different configurations. Other processes, on any machine that
+    reaches ``storage``, may run the same run at the same time (``mipro worker``): candidates
+    are built once, full evaluations are not repeated, the budget is shared. Running trials
+    beat a heartbeat every ``heartbeat_interval`` seconds; the trial of a worker silent for
+    three intervals is failed and its configuration tried again (docs/scale.md).
     """
 
     def __init__(
@@ -151,6 +160,8 @@ class Optimizer:
         run_name: str | None = None,
         storage: str | None = None,
         num_threads: int = 1,
+        n_jobs: int = 1,
+        heartbeat_interval: int = HEARTBEAT_INTERVAL,
         max_errors: int | None = 10,
         verbose: bool = True,
         callbacks: Sequence[Callback] = (),
@@ -162,6 +173,8 @@ class Optimizer:
         for name, value, least in (("minibatch_size", minibatch_size, 1),
                                    ("full_eval_every", full_eval_every, 1),
                                    ("num_threads", num_threads, 1),
+                                   ("n_jobs", n_jobs, 1),
+                                   ("heartbeat_interval", heartbeat_interval, 1),
                                    ("max_bootstrapped_demos", max_bootstrapped_demos, 0),
                                    ("max_labeled_demos", max_labeled_demos, 0)):
             _check_int(name, value, least=least)
@@ -192,6 +205,11 @@ class Optimizer:
         self.max_lm_calls, self.max_valset = max_lm_calls, max_valset
         self.run_name, self.storage = run_name, storage
         self.num_threads, self.max_errors, self.verbose = num_threads, max_errors, verbose
+        self.n_jobs, self.heartbeat_interval = n_jobs, heartbeat_interval
+        if n_jobs > 1 and not plan.search.parallel:
+            raise ConfigurationError(
+                f"n_jobs={n_jobs}: {type(self).__name__}'s search ({type(plan.search).__name__}) "
+                "runs one trial at a time, each depending on the one before; use n_jobs=1")
         self.callbacks = list(callbacks)
         self.fresh = fresh
         self.result: OptimizationResult | None = None
@@ -268,7 +286,7 @@ class Optimizer:
                         groundings=groundings, valset=run.valset, search_ids=run.search_ids,
                         metric=self.metric, study=run.study, schedule=run.schedule, seed=self.seed,
                         prompt_lm=run.prompt_lm, num_threads=self.num_threads,
-                        max_errors=self.max_errors, display_progress=self.verbose,
+                        n_jobs=self.n_jobs, max_errors=self.max_errors, display_progress=self.verbose,
                         budget=run.task_lm.budget, reserved_calls=self._reserved_calls(run))
         num_trials = run.schedule.num_trials
         with progress_bar(f"{type(self).__name__} trials", num_trials, enabled=self.verbose) as bar:
@@ -343,11 +361,12 @@ class Optimizer:
         return runs * len(run.program.named_predictors())
 
     def _reserved_calls(self, run: Run) -> int:
-        """The calls a search leaves in the budget: selection's, and room for one more trial
-        (its proposals, its minibatch, a scheduled full evaluation) and the final full evaluation."""
+        """The calls a search leaves in the budget: selection's, and room for the trials in
+        flight (their proposals, their minibatches), a scheduled full evaluation and the final one."""
         predictors = len(run.program.named_predictors())
-        program_runs = min(self.minibatch_size, len(run.search_ids)) + 2 * len(run.search_ids)
-        proposals = self.plan.search.planned_proposals(1, predictors)
+        program_runs = (self.n_jobs * min(self.minibatch_size, len(run.search_ids))
+                        + 2 * len(run.search_ids))
+        proposals = self.plan.search.planned_proposals(self.n_jobs, predictors)
         return self._selection_calls(run) + program_runs * predictors + proposals
 
     # The run ------------------------------------------------------------------------------
@@ -377,7 +396,8 @@ class Optimizer:
                "teacher_lm": self.teacher_lm}
         fingerprint = self._fingerprint(program, trainset, valset, lms, counts.num_candidates)
         study = RunStudy.open(self.run_name or _default_run_name(program, fingerprint),
-                              self.storage, fingerprint, fresh=self.fresh)
+                              self.storage, fingerprint, fresh=self.fresh,
+                              heartbeat_interval=self.heartbeat_interval)
         budget = study.call_budget(self.max_lm_calls)
         task = BudgetedLM(task_lm, budget)
         working = program.deepcopy()

@@ -11,10 +11,15 @@ selection re-scores on held-out examples (``select.py``).
 
 from __future__ import annotations
 
+import contextvars
+import hashlib
 import random
+import threading
+import time
 from abc import ABC, abstractmethod
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from mipro.errors import BudgetExhausted
@@ -32,6 +37,8 @@ from mipro.program import Example, Module
 
 TrialListener = Callable[[TrialRecord, FullEvaluation | None], None]
 FullEvaluationListener = Callable[[FullEvaluation], None]
+_WAIT = 0.5
+"""Seconds between looks at the study while other workers run the run's last trials."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,10 +64,16 @@ class SearchStrategy(ABC):
     """How a search chooses each trial's configuration and credits the score it gets.
 
     The contract: ``next_trial`` chooses a configuration, scores it (``search.score``),
-    records it in ``search.study`` and returns the record, or returns ``None`` when nothing is
-    left to try. Everything it needs to continue is read back from the study, so a run
-    resumes. A strategy's fields are its options; the run's state lives in the ``Search``.
+    records it in ``search.study`` and returns the record, or returns ``None`` when it has no
+    trial to run now: nothing is left to try, or (for a strategy that runs in parallel) every
+    trial of the run is finished or in flight in another worker. Everything it needs to
+    continue is read back from the study, so a run resumes. A strategy's fields are its
+    options; the run's state lives in the ``Search``.
     """
+
+    parallel: bool = False
+    """Whether several trials of the strategy may run at once (in threads or workers): it
+    asks its trials with ``study.ask_numbered``."""
 
     @abstractmethod
     def next_trial(self, search: Search) -> TrialRecord | None:
@@ -92,7 +105,9 @@ class Search:
     """Runs ``strategy``'s trials until ``schedule.num_trials`` are complete, the strategy has
     nothing left to try, or the budget is spent (less ``reserved_calls``, kept for selection);
     full evaluations follow one schedule for every strategy. ``candidates`` may be replaced by
-    a strategy that proposes new ones."""
+    a strategy that proposes new ones. ``n_jobs`` trials run at once in threads (a strategy
+    that runs in parallel only); other processes may run trials of the same study at the same
+    time (``mipro worker``)."""
 
     strategy: SearchStrategy
     program: Module
@@ -109,6 +124,8 @@ class Search:
     prompt_lm: LM
     """The proposer's LM, for strategies that propose during the search."""
     num_threads: int = 1
+    n_jobs: int = 1
+    """Trials in flight at once in this process (threads)."""
     max_errors: int | None = None
     """How many examples of one evaluation the program's code may raise on (never all)."""
     display_progress: bool = True
@@ -121,6 +138,8 @@ class Search:
     stopped_by_budget: bool = field(default=False, init=False)
     program_failures: int = field(default=0, init=False)
     """Examples, over this process's evaluations, on which the program's code raised."""
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _stopping: threading.Event = field(default_factory=threading.Event, init=False)
     _companions: dict[str, RunStudy] = field(default_factory=dict, init=False)
     _scores: dict[str, dict[int, float]] = field(default_factory=dict, init=False)
     """Per configuration (key), the score of every validation example it passed through."""
@@ -129,29 +148,24 @@ class Search:
         """Evaluate the baseline, then trial after trial; raises nothing on budget exhaustion.
 
         An LM failure or a broken metric propagates: the trial or full evaluation in progress
-        is abandoned unscored, so a rerun redoes it. Every full evaluation has a slot (after
-        every ``full_eval_every``-th trial, and the final one after the last trial) whose choice
-        is stored before it is evaluated, so a resumed run (or a finished run run again)
-        evaluates exactly what an uninterrupted run did, and nothing more.
+        is abandoned unscored and its configuration queued, so a rerun redoes it. Every full
+        evaluation has a slot (after every ``full_eval_every``-th trial, and the final one after
+        the last trial) whose choice is stored before it is evaluated, so a resumed run (or a
+        finished run run again) evaluates exactly what an uninterrupted run did, and nothing
+        more. The final full evaluation waits for the trials other workers still run.
         """
         self.study.fail_stale_trials()
         self.study.describe = lambda configuration: trial_attributes(self.candidates, configuration)
         try:
             self.full_evaluate(self.candidates.baseline(), after_trial=-1)
-            last = self._last_trial_number()
-            if last >= 0:  # a full evaluation that a kill cut off is done now
-                self._scheduled_full_evaluation(last)
-            while self.study.count_active_trials() < self.schedule.num_trials:
-                if self._reserve_reached():
-                    self.stopped_by_budget = True
-                    break
-                record = self.strategy.next_trial(self)
-                if record is None:
-                    break
-                full = self._scheduled_full_evaluation(record.number)
-                if self.on_trial:
-                    self.on_trial(record, full)
-            last = self._last_trial_number()
+            self._finish_cut_off_full_evaluations()
+            if self.n_jobs == 1:
+                self._run_trials()
+            else:
+                self._run_trials_in_threads()
+            while self.study.running_trials():
+                time.sleep(_WAIT)
+            last = self.study.last_trial_number()
             self._full_evaluation_at(f"final:{last}", after_trial=last)
         except BudgetExhausted:
             self.stopped_by_budget = True
@@ -166,6 +180,41 @@ class Search:
     def skipped_proposals(self) -> int:
         """Proposals made during the search that were skipped, by every process of the run."""
         return sum(self.rejected_proposals.values())
+
+    def _run_trials(self) -> None:
+        """Run trials until the run has all its trials, nothing is left to try or the budget
+        reserve is reached; wait while other workers run the run's last trials (one of them
+        may die, and its trial come back to be tried again)."""
+        while not self._stopping.is_set():
+            if self._reserve_reached():
+                self.stopped_by_budget = True
+                return
+            record = None
+            if (self.study.count_active_trials() < self.schedule.num_trials
+                    or self.study.queued_trials()):
+                record = self.strategy.next_trial(self)
+            if record is None:
+                if not self.study.unfinished_trials():
+                    return
+                time.sleep(_WAIT)
+                continue
+            full = self._scheduled_full_evaluation(record.number)
+            if self.on_trial:
+                with self._lock:
+                    self.on_trial(record, full)
+
+    def _run_trials_in_threads(self) -> None:
+        """``n_jobs`` threads run ``_run_trials``; the first error stops them all after the
+        trials they are running, then propagates."""
+        with ThreadPoolExecutor(self.n_jobs, thread_name_prefix="mipro-trials") as pool:
+            futures = [pool.submit(contextvars.copy_context().run, self._run_trials)
+                       for _ in range(self.n_jobs)]
+            try:
+                for future in as_completed(futures):
+                    future.result()
+            except BaseException:
+                self._stopping.set()
+                raise
 
     def companion(self, suffix: str) -> RunStudy:
         """The run's companion study ``<run>:<suffix>`` (opened once per search)."""
@@ -198,18 +247,23 @@ class Search:
         return tuple(self._evaluate(configuration, ids, what)[0])
 
     def best_unevaluated(self, *, up_to: int) -> Configuration | None:
-        """The configuration with the best mean minibatch score over trials ``0..up_to`` that
-        was not fully evaluated yet (``None``: every one was)."""
+        """The configuration with the best mean minibatch score over the completed trials
+        numbered ``0..up_to`` that was neither fully evaluated nor chosen for a full evaluation
+        yet (``None``: every one was)."""
         scores: dict[str, list[float]] = defaultdict(list)
         configurations: dict[str, Configuration] = {}
-        for trial in self.study.completed_trials()[: up_to + 1]:
+        chosen = {configuration_key(c) for c in self.study.full_evaluation_choices().values()
+                  if c is not None}
+        for trial in self.study.completed_trials():
+            if trial.number > up_to:
+                continue
             configuration = {**self.candidates.baseline(), **trial.configuration}
             key = configuration_key(configuration)
             scores[key].append(trial.minibatch_score)
             configurations[key] = configuration
         ranked = sorted(scores, key=lambda key: -sum(scores[key]) / len(scores[key]))
-        return next((configurations[key] for key in ranked
-                     if not self.study.has_full_evaluation(configurations[key])), None)
+        return next((configurations[key] for key in ranked if key not in chosen
+                     and not self.study.has_full_evaluation(configurations[key])), None)
 
     def full_evaluate(self, configuration: Configuration, *, after_trial: int) -> FullEvaluation:
         """Score ``configuration`` on all the search's validation examples, once: a
@@ -218,13 +272,30 @@ class Search:
         stored = self.study.full_evaluation(configuration)
         if stored is not None:
             return stored
-        scores, num_failed = self._evaluate(configuration, self.search_examples(), "Full evaluation")
-        record = FullEvaluation(configuration=configuration, score=sum(scores) / len(scores),
-                                after_trial=after_trial, num_failed=num_failed)
-        self.study.add_full_evaluation(record)
+        key = hashlib.sha256(configuration_key(configuration).encode()).hexdigest()[:16]
+        with self.study.lock(f"full evaluation {key}").held():  # once, also among workers
+            stored = self.study.full_evaluation(configuration)
+            if stored is not None:
+                return stored
+            scores, num_failed = self._evaluate(configuration, self.search_examples(),
+                                                "Full evaluation")
+            record = FullEvaluation(configuration=configuration, score=sum(scores) / len(scores),
+                                    after_trial=after_trial, num_failed=num_failed)
+            self.study.add_full_evaluation(record)
         if self.on_full_evaluation:
-            self.on_full_evaluation(record)
+            with self._lock:
+                self.on_full_evaluation(record)
         return record
+
+    def _finish_cut_off_full_evaluations(self) -> None:
+        """Evaluate what a kill cut off: each slot's stored choice not yet evaluated, and the
+        slot after the last finished trial when it was never chosen."""
+        for slot, chosen in self.study.full_evaluation_choices().items():
+            if chosen is not None and not self.study.has_full_evaluation(chosen):
+                self.full_evaluate(chosen, after_trial=int(slot.rpartition(":")[2]))
+        last = self.study.last_trial_number()
+        if last >= 0:
+            self._scheduled_full_evaluation(last)
 
     def _scheduled_full_evaluation(self, trial_number: int) -> FullEvaluation | None:
         """The full evaluation after trial ``trial_number``, when it is a ``full_eval_every``-th."""
@@ -260,7 +331,8 @@ class Search:
                                 display_progress=self.display_progress,
                                 description=what, dataset="valset")
             result = evaluate(program, ids=missing)
-            self.program_failures += result.program_failures
+            with self._lock:
+                self.program_failures += result.program_failures
             for outcome in result.results:
                 fresh[outcome.index] = outcome.score
                 if outcome.error is None:
@@ -272,7 +344,3 @@ class Search:
     def _reserve_reached(self) -> bool:
         remaining = self.budget.remaining if self.budget else None
         return remaining is not None and remaining <= self.reserved_calls
-
-    def _last_trial_number(self) -> int:
-        trials = self.study.completed_trials()
-        return trials[-1].number if trials else -1

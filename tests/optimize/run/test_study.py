@@ -4,6 +4,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 
 import optuna
 import pytest
@@ -51,20 +52,40 @@ def test_candidates_and_grounding_come_back_from_storage_as_saved(tmp_path):
     assert open_study(tmp_path).load_candidates() == candidates
 
 
-def test_completed_trials_are_numbered_by_their_place_among_completed_trials(tmp_path):
+SPACE = {"answer.demos": optuna.distributions.CategoricalDistribution([0, 1, 2, 3])}
+
+
+def random_draw(number):
+    return optuna.samplers.RandomSampler(seed=number)
+
+
+def test_trials_take_the_smallest_free_number_and_a_cut_off_trial_is_retried_with_its_own(tmp_path):
     study = open_study(tmp_path)
     first = study.add_trial({"answer.instruction": 1}, 0.5, [3, 1])
-    trial = study.ask({"answer.demos": optuna.distributions.CategoricalDistribution([0, 1])},
-                      optuna.samplers.RandomSampler(seed=0))
+    trial, number = study.ask_numbered(SPACE, random_draw, limit=10)
     study.tell(trial, 0.25, [0, 2])
-    abandoned = study.ask({}, optuna.samplers.RandomSampler(seed=0))
-    study.abandon(abandoned)
-    last = study.add_trial({"answer.instruction": 0}, 0.75, [2])
+    cut_off, cut_number = study.ask_numbered(SPACE, random_draw, limit=10)
+    study.abandon(cut_off)  # failed, and its configuration queued to be tried again
+    assert (first.number, number, cut_number) == (0, 1, 2)
+    assert study.next_trial_number() == 3 and study.count_active_trials() == 3
+    retry, retry_number = study.ask_numbered(SPACE, random_draw, limit=10)
+    assert retry_number == 2 and retry.params == cut_off.params
+    study.tell(retry, 0.75, [2])
     records = open_study(tmp_path).completed_trials()
     assert [(r.number, r.minibatch_ids, r.minibatch_score) for r in records] == [
         (0, (3, 1), 0.5), (1, (0, 2), 0.25), (2, (2,), 0.75)]
-    assert (first.number, last.number) == (0, 2)  # the failed trial takes no number
-    assert study.next_trial_number() == 3 and study.count_active_trials() == 3
+    states = [t.state.name for t in study.study.trials]
+    assert states == ["COMPLETE", "COMPLETE", "FAIL", "COMPLETE"]
+
+
+def test_no_trial_is_asked_past_the_limit_of_finished_and_running_trials(tmp_path):
+    study = open_study(tmp_path)
+    running, _ = study.ask_numbered(SPACE, random_draw, limit=2)
+    finished, _ = study.ask_numbered(SPACE, random_draw, limit=2)
+    study.tell(finished, 0.5, [0])
+    assert study.ask_numbered(SPACE, random_draw, limit=2) is None
+    study.abandon(running)  # its retry is asked even though the limit is reached
+    assert study.ask_numbered(SPACE, random_draw, limit=2)[1] == 0
 
 
 def test_a_full_evaluation_is_found_by_its_configuration_in_any_key_order(tmp_path):
@@ -88,7 +109,29 @@ def test_trials_left_running_by_a_dead_worker_are_failed(tmp_path):
     dead.set_user_attr("worker", f"{host}:{gone}")
     assert study.fail_stale_trials() == 1
     states = {t.number: t.state.name for t in study.study.trials}
-    assert states == {live.number: "RUNNING", dead.number: "FAIL"}
+    assert states == {live.number: "RUNNING", dead.number: "FAIL", 2: "WAITING"}  # its retry
+
+
+def test_a_trial_whose_heartbeat_stopped_is_failed_and_retried_from_any_host(tmp_path):
+    study = RunStudy.open("run", f"sqlite:///{tmp_path / 'study.db'}", FINGERPRINT,
+                          heartbeat_interval=1)
+    trial, number = study.ask_numbered(SPACE, random_draw, limit=10)
+    trial.set_user_attr("worker", "another-machine:1")  # no pid this host can check
+    assert study.running_trials() == 1  # its heartbeat is fresh
+    time.sleep(4.5)  # more than three heartbeat intervals of silence (SQLite counts seconds)
+    assert study.running_trials() == 0 and study.queued_trials() == 1
+    retry, retry_number = study.ask_numbered(SPACE, random_draw, limit=10)
+    assert (retry_number, retry.params) == (number, trial.params)
+
+
+def test_a_running_trial_beats_its_heartbeat_while_it_is_scored(tmp_path):
+    study = RunStudy.open("run", f"sqlite:///{tmp_path / 'study.db'}", FINGERPRINT,
+                          heartbeat_interval=1)
+    trial, _ = study.ask_numbered(SPACE, random_draw, limit=10)
+    trial.set_user_attr("worker", "another-machine:1")
+    with study.heartbeat(trial):
+        time.sleep(4)
+        assert study.running_trials() == 1
 
 
 def test_opening_a_study_leaves_the_process_logging_as_it_was(tmp_path):

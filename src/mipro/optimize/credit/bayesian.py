@@ -17,10 +17,12 @@ from mipro.optimize.search import Search, SearchStrategy
 def tpe_sampler(seed: int, n_startup_trials: int) -> optuna.samplers.TPESampler:
     """A multivariate TPE sampler for one trial. Seed it with a sub-seed of the run's seed and
     the trial's number, so that a resumed run (or a fresh process) asks for the same trials as
-    an uninterrupted one."""
+    an uninterrupted one. With ``constant_liar``, trials still running count as bad ones, so
+    trials asked while others run do not all pick the same configuration (with one worker
+    nothing runs while a trial is asked, and the draw is the same as without it)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.TPESampler(seed=seed, multivariate=True,
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True,
                                           n_startup_trials=n_startup_trials)
 
 
@@ -40,20 +42,27 @@ class BayesianCredit(SearchStrategy):
     """A TPE model (Optuna, multivariate, ask/tell) learns from whole-program minibatch scores
     which candidates of which predictors score well: credit reaches each predictor through
     the surrogate. The first ``schedule.startup_trials()`` trials are sampled at random.
-    Several workers may share one study."""
+    Trials may run in parallel, in threads and in workers sharing the study."""
+
+    parallel = True
 
     def next_trial(self, search: Search) -> TrialRecord | None:
         space = search_space(search.candidates)
         if not space:
             return None
-        number = search.study.next_trial_number()
-        sampler = tpe_sampler(sub_seed(search.seed, "tpe", "configurations", number),
-                              search.schedule.startup_trials())
-        trial = search.study.ask(space, sampler)
+        startup = search.schedule.startup_trials()
+        asked = search.study.ask_numbered(
+            space, lambda number: tpe_sampler(sub_seed(search.seed, "tpe", "configurations",
+                                                       number), startup),
+            limit=search.schedule.num_trials)
+        if asked is None:
+            return None
+        trial, number = asked
         configuration: Configuration = {k: int(v) for k, v in trial.params.items()}
         ids = search.minibatch_ids(number)
         try:
-            score = search.score(configuration, ids)
+            with search.study.heartbeat(trial):
+                score = search.score(configuration, ids)
         except BaseException:
             search.study.abandon(trial)
             raise

@@ -6,6 +6,11 @@ database) do something, such as building the candidates, while the others wait. 
 (``BUDGETS``) counts a run's LM calls atomically across processes and resumed runs
 (``budget.py``).
 
+Running trials and held locks beat a heartbeat every ``heartbeat_interval`` seconds (Optuna's
+heartbeat for trials). A trial or lock whose heartbeat is older than ``grace_period`` belongs
+to a dead worker, on any machine: the trial is failed and its configuration retried
+(``RetryHeartbeatStaleTrialCallback``), the lock taken over.
+
 SQLite files are switched to write-ahead logging with ``synchronous=NORMAL``: readers do not
 block the writer and a commit needs no disk flush. A killed process loses nothing it committed;
 a power cut may lose the last commits. (WAL needs a local disk; share a run across machines
@@ -24,6 +29,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import warnings
 
 import optuna
 import sqlalchemy
@@ -44,6 +51,12 @@ BUDGETS = Table(
     Column("max_calls", Integer, nullable=True),
 )
 _OPEN_ATTEMPTS = 8
+HEARTBEAT_INTERVAL = 10
+"""Seconds between the heartbeats of a running trial (and of a held lock)."""
+GRACE_PERIODS = 3
+"""A trial or lock whose last heartbeat is this many intervals old belongs to a dead worker."""
+MAX_RETRIES = 3
+"""How many times the configuration of a trial whose worker died is tried again."""
 _CREATION_LOGGERS = ("optuna.storages._rdb.storage", "optuna.study.study")
 """Where Optuna says at INFO level that a study was created or loaded."""
 
@@ -91,15 +104,26 @@ class RunDatabase:
 
     url: str
     optuna: optuna.storages.RDBStorage
+    heartbeat_interval: int = HEARTBEAT_INTERVAL
+
+    @property
+    def grace_period(self) -> int:
+        """Seconds after which a silent trial or lock is taken for its dead worker's."""
+        return GRACE_PERIODS * self.heartbeat_interval
 
     @classmethod
-    def open(cls, url: str) -> RunDatabase:
+    def open(cls, url: str, *, heartbeat_interval: int = HEARTBEAT_INTERVAL) -> RunDatabase:
         """Open the database at ``url``, creating its tables; processes that create the same
         new database at once do not fail (each retries until the tables exist)."""
         for attempt in range(_OPEN_ATTEMPTS):
             try:
-                with quiet_optuna():
-                    storage = optuna.storages.RDBStorage(url, engine_kwargs=_engine_options(url))
+                with quiet_optuna(), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    storage = optuna.storages.RDBStorage(
+                        url, engine_kwargs=_engine_options(url),
+                        heartbeat_interval=heartbeat_interval,
+                        grace_period=GRACE_PERIODS * heartbeat_interval,
+                        heartbeat_stale_trial_callback=retry_trial)
                 _TABLES.create_all(storage.engine)
                 break
             except (IntegrityError, OperationalError):
@@ -109,14 +133,14 @@ class RunDatabase:
         if storage.engine.name == "sqlite":
             event.listen(storage.engine, "connect", _write_ahead_log)
             storage.engine.dispose()  # connections opened from now on get the pragmas
-        return cls(url=url, optuna=storage)
+        return cls(url=url, optuna=storage, heartbeat_interval=heartbeat_interval)
 
     @property
     def engine(self) -> sqlalchemy.engine.Engine:
         return self.optuna.engine
 
     def lock(self, name: str) -> StoredLock:
-        return StoredLock(self.engine, name)
+        return StoredLock(self.engine, name, stale_after=self.grace_period)
 
     def delete_run(self, run_name: str) -> None:
         """Delete the study ``run_name``, its companions (``<run_name>:<suffix>``), its budget
@@ -199,6 +223,14 @@ class StoredLock:
                 connection.execute(LOCKS.update()
                                    .where((LOCKS.c.name == self.name) & (LOCKS.c.owner == self.owner))
                                    .values(heartbeat=time.time()))
+
+
+def retry_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    """Queue the configuration of the failed ``trial`` to be tried again (at most
+    ``MAX_RETRIES`` times), keeping its user attributes (its number among them)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)(study, trial)
 
 
 @contextlib.contextmanager

@@ -39,10 +39,12 @@ from mipro.optimize.run.readable import (
 )
 from mipro.optimize.run.records import FullEvaluation, StageUsage, TrialRecord
 from mipro.optimize.run.storage import (
+    HEARTBEAT_INTERVAL,
     RunDatabase,
     StoredLock,
     owner_is_dead,
     quiet_optuna,
+    retry_trial,
     storage_url,
     worker_id,
 )
@@ -55,12 +57,17 @@ _FULL_EVAL_PREFIX = "full_eval:"
 _FULL_EVAL_CHOICE_PREFIX = "full_eval_choice:"
 _HOLDOUT_PREFIX = "holdout:"
 _WORKER = "worker"
+_NUMBER = "number"
+_SETTINGS = "settings"
 _MINIBATCH_IDS = "minibatch_ids"
 _REJECTED_PROPOSALS = "rejected_proposals"
 _RESULT = "result"
 _STAGE_USAGE = "stage_usage"
 _MAX_INDEX = 2**31 - 1
 """Upper bound of the index distribution of recorded trials (candidates may grow during a run)."""
+_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+_TAKEN = (*_FINISHED, TrialState.RUNNING, TrialState.WAITING)
+"""Trials that hold their number: finished, running, or queued to be tried again."""
 
 
 class RunStudy:
@@ -81,15 +88,20 @@ class RunStudy:
                 self.study.set_metric_names([METRIC_NAME])
         with self.lock("fingerprint").held():
             self._check_fingerprint(fingerprint)
+        self._asking = threading.Lock()
+        """Serializes this process's asks (each sets the study's sampler)."""
         self.describe: Callable[[Configuration], dict[str, Any]] | None = None
         """What a trial of a configuration shows besides its indices (set by the search)."""
 
     @classmethod
     def open(cls, run_name: str, storage: str | None, fingerprint: dict[str, Any], *,
-             fresh: bool = False) -> RunStudy:
+             fresh: bool = False, heartbeat_interval: int = HEARTBEAT_INTERVAL) -> RunStudy:
         """The run ``run_name`` in ``storage`` (default ``./mipro_runs/<run_name>.db``);
-        ``fresh`` deletes the stored run (companion studies, budget and locks too) first."""
-        database = RunDatabase.open(storage_url(run_name, storage))
+        ``fresh`` deletes the stored run (companion studies, budget and locks too) first.
+        Running trials beat a heartbeat every ``heartbeat_interval`` seconds
+        (``storage.py``)."""
+        database = RunDatabase.open(storage_url(run_name, storage),
+                                    heartbeat_interval=heartbeat_interval)
         if fresh:
             database.delete_run(run_name)
         return cls(run_name, database, fingerprint)
@@ -98,7 +110,7 @@ class RunStudy:
     def open_existing(cls, run_name: str, url: str) -> RunStudy:
         """Open a stored study to read it (no fingerprint check, nothing written)."""
         study = cls.__new__(cls)
-        study.url, study.describe = url, None
+        study.url, study.describe, study._asking = url, None, threading.Lock()
         with quiet_optuna():
             study.study = optuna.load_study(study_name=run_name, storage=url)
         study.fingerprint = dict(study.study.user_attrs.get(_FINGERPRINT) or {})
@@ -192,40 +204,122 @@ class RunStudy:
 
     # Trials -----------------------------------------------------------------------------
     def completed_trials(self) -> list[TrialRecord]:
-        """The completed trials in order, each numbered by its place among them (Optuna's own
-        numbers also count failed trials, so they differ after a resume)."""
+        """The completed trials in order of their numbers (a trial's number is the smallest
+        one free when it was asked, so a trial cut off by a kill is asked again with its number;
+        with one worker, the number is its place among the completed trials)."""
         trials = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        return [
-            TrialRecord(number=number, configuration=dict(t.params),
-                        minibatch_ids=tuple(t.user_attrs.get(_MINIBATCH_IDS, ())),
-                        minibatch_score=float(t.value if t.value is not None else 0.0))
-            for number, t in enumerate(sorted(trials, key=lambda t: t.number))
-        ]
+        return sorted((_record(t, place) for place, t in enumerate(trials)), key=lambda r: r.number)
+
+    def trial_number(self, trial: optuna.trial.FrozenTrial) -> int | None:
+        """The mipro number of a stored trial (``None``: one stored without it)."""
+        number = trial.user_attrs.get(_NUMBER)
+        return int(number) if number is not None else None
+
+    def last_trial_number(self) -> int:
+        """The highest number of a finished (completed or pruned) trial; -1 before any."""
+        numbers = [self.trial_number(t) for t in self.study.get_trials(deepcopy=False, states=_FINISHED)]
+        return max((n for n in numbers if n is not None), default=-1)
 
     def count_active_trials(self) -> int:
-        """Trials completed, or still running in a live worker. A RUNNING trial without an owner
-        is not counted: a SIGKILL between creating a trial and naming its worker leaves one
-        that no worker will finish (and no resume can reclaim)."""
-        trials = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING))
-        return sum(trial.state == TrialState.COMPLETE or bool(trial.user_attrs.get(_WORKER))
+        """Trials finished (completed or pruned), running in a live worker, or queued to be
+        tried again. A RUNNING trial without an owner is not counted: a SIGKILL between
+        creating a trial and naming its worker leaves one that no worker will finish (the next
+        ``ask_numbered`` fails it)."""
+        trials = self.study.get_trials(deepcopy=False, states=_TAKEN)
+        return sum(trial.state != TrialState.RUNNING or bool(trial.user_attrs.get(_WORKER))
                    for trial in trials)
 
-    def fail_stale_trials(self) -> int:
-        """Mark trials left RUNNING by a dead worker on this host as failed; returns how many."""
+    def count_finished_trials(self) -> int:
+        """Trials completed or pruned."""
+        return len(self.study.get_trials(deepcopy=False, states=_FINISHED))
+
+    def unfinished_trials(self) -> int:
+        """Trials running in live workers or queued to be tried again (after failing the
+        trials of dead workers)."""
+        return self.running_trials() + self.queued_trials()
+
+    def running_trials(self) -> int:
+        """Trials running in live workers (after failing the trials of dead workers; a trial
+        without an owner is not counted)."""
+        self.fail_stale_trials()
+        trials = self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        return sum(bool(trial.user_attrs.get(_WORKER)) for trial in trials)
+
+    def queued_trials(self) -> int:
+        """Trials whose worker died, queued to be tried again."""
+        return len(self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
+
+    def fail_stale_trials(self, *, ownerless: bool = False) -> int:
+        """Fail the trials of dead workers and queue their configurations to be tried again:
+        those left RUNNING by a dead process on this host at once, those of any host whose
+        heartbeat stopped for the grace period (Optuna's heartbeat), and with ``ownerless``
+        (only under the run's "trials" lock, where every ask names its worker) those whose
+        worker was killed before it named itself; returns how many it found at once."""
         failed = 0
         for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            if owner_is_dead(str(trial.user_attrs.get(_WORKER, ""))):
-                self.study.tell(trial.number, state=TrialState.FAIL)
+            owner = str(trial.user_attrs.get(_WORKER, ""))
+            if owner_is_dead(owner) or (ownerless and not owner):
+                try:
+                    frozen = self.study.tell(trial.number, state=TrialState.FAIL)
+                except (ValueError, optuna.exceptions.UpdateFinishedTrialError):
+                    continue  # another worker failed it first
+                retry_trial(self.study, frozen)
                 failed += 1
+        with _quiet_warnings():  # Optuna's heartbeat is experimental
+            optuna.storages.fail_stale_trials(self.study)
         return failed
 
     def ask(self, distributions: dict[str, optuna.distributions.BaseDistribution],
             sampler: optuna.samplers.BaseSampler) -> optuna.Trial:
-        self.study.sampler = sampler
-        with _interrupts_deferred():  # a trial without its owner would never be reclaimed
-            trial = self.study.ask(distributions)
+        """A new trial of ``distributions`` drawn by ``sampler`` (a queued retry first)."""
+        with self._asking, _interrupts_deferred():  # a trial without its owner would never be reclaimed
+            self.study.sampler = sampler
+            with _quiet_warnings():  # Optuna's heartbeat expects Study.optimize's loop
+                trial = self.study.ask(distributions)
             trial.set_user_attr(_WORKER, worker_id())
+            self._beat(trial)
         return trial
+
+    def ask_numbered(self, distributions: dict[str, optuna.distributions.BaseDistribution],
+                     sampler_for: Callable[[int], optuna.samplers.BaseSampler],
+                     *, limit: int) -> tuple[optuna.Trial, int] | None:
+        """A trial of the run and its number, ``None`` when the run's ``limit`` trials are all
+        finished or in flight. A queued retry comes first and keeps the number of the trial it
+        repeats; else the trial gets the smallest number no finished, running or queued trial
+        holds, and ``sampler_for(number)`` draws it. Numbers are given under the run's lock,
+        so workers never share one."""
+        with self.lock("trials").held():
+            self.fail_stale_trials(ownerless=True)
+            taken = self.study.get_trials(deepcopy=False, states=_TAKEN)
+            waiting = any(t.state == TrialState.WAITING for t in taken)
+            if not waiting and len(taken) >= limit:
+                return None
+            numbers = {self.trial_number(t) for t in taken}
+            free = next(n for n in range(len(taken) + 1) if n not in numbers)
+            trial = self.ask(distributions, sampler_for(free))
+            number = int(trial.user_attrs.get(_NUMBER, free))
+            trial.set_user_attr(_NUMBER, number)
+        return trial, number
+
+    @contextlib.contextmanager
+    def heartbeat(self, trial: optuna.Trial) -> Iterator[None]:
+        """Beat ``trial``'s heartbeat while the block runs, so that no worker takes it for dead."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(self.database.heartbeat_interval):
+                self._beat(trial)
+
+        thread = threading.Thread(target=beat, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
+    def _beat(self, trial: optuna.Trial) -> None:
+        self.database.optuna.record_heartbeat(trial._trial_id)
 
     def tell(self, trial: optuna.Trial, score: float, minibatch_ids: list[int]) -> None:
         with _interrupts_deferred():  # a scored trial is written whole or not at all
@@ -234,14 +328,29 @@ class RunStudy:
                 trial.set_user_attr(key, value)
             self.study.tell(trial, score)
 
+    def prune(self, trial: optuna.Trial, scored_ids: list[int]) -> None:
+        """Record ``trial`` as pruned after scoring the examples ``scored_ids``: its reported
+        per-example scores stay, and the sampler learns it was stopped as hopeless."""
+        with _interrupts_deferred():
+            trial.set_user_attr(_MINIBATCH_IDS, scored_ids)
+            for key, value in self._described(dict(trial.params)).items():
+                trial.set_user_attr(key, value)
+            self.study.tell(trial, state=TrialState.PRUNED)
+
     def abandon(self, trial: optuna.Trial) -> None:
-        self.study.tell(trial, state=TrialState.FAIL)
+        """Fail ``trial`` (it was cut off unscored) and queue its configuration to be tried again."""
+        with _interrupts_deferred():
+            frozen = self.study.tell(trial, state=TrialState.FAIL)
+            retry_trial(self.study, frozen)
 
     def next_trial_number(self) -> int:
-        """The number the next completed trial will get (with one worker): how many trials are
-        complete. A trial cut off by a kill is asked again with the same number, so a resumed
-        run repeats what an uninterrupted one would have done."""
-        return len(self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+        """The number the next trial gets: the smallest that no finished, running or queued
+        trial holds (with one worker: how many trials are complete). A trial cut off by a
+        kill gives its number back, so a resumed run repeats what an uninterrupted one would
+        have done."""
+        taken = self.study.get_trials(deepcopy=False, states=_TAKEN)
+        numbers = {self.trial_number(t) for t in taken}
+        return next(n for n in range(len(taken) + 1) if n not in numbers)
 
     def add_trial(self, configuration: Configuration, score: float, minibatch_ids: list[int],
                   *, rejected_proposals: Mapping[str, int] | None = None) -> TrialRecord:
@@ -251,7 +360,7 @@ class RunStudy:
         self.study.add_trial(optuna.trial.create_trial(
             params=dict(configuration), value=score,
             distributions={name: IntDistribution(0, _MAX_INDEX) for name in configuration},
-            user_attrs={_MINIBATCH_IDS: minibatch_ids, _WORKER: worker_id(),
+            user_attrs={_MINIBATCH_IDS: minibatch_ids, _WORKER: worker_id(), _NUMBER: number,
                         _REJECTED_PROPOSALS: dict(rejected_proposals or {}),
                         **self._described(configuration)},
         ))
@@ -284,6 +393,13 @@ class RunStudy:
     def full_evaluation(self, configuration: Configuration) -> FullEvaluation | None:
         stored = self.study.user_attrs.get(_FULL_EVAL_PREFIX + configuration_key(configuration))
         return FullEvaluation(**stored) if stored else None
+
+    def full_evaluation_choices(self) -> dict[str, Configuration | None]:
+        """The configuration chosen for each full-evaluation slot so far (``None``: nothing
+        was left to evaluate)."""
+        attrs = self.study.user_attrs
+        return {key.removeprefix(_FULL_EVAL_CHOICE_PREFIX): value for key, value in attrs.items()
+                if key.startswith(_FULL_EVAL_CHOICE_PREFIX)}
 
     def full_evaluation_choice(self, slot: str,
                                choose: Callable[[], Configuration | None]) -> Configuration | None:
@@ -358,6 +474,26 @@ class RunStudy:
 
     def add_holdout_scores(self, configuration: Configuration, scores: tuple[float, ...]) -> None:
         self.study.set_user_attr(_HOLDOUT_PREFIX + configuration_key(configuration), list(scores))
+
+
+_WARNINGS = threading.Lock()
+
+
+@contextlib.contextmanager
+def _quiet_warnings() -> Iterator[None]:
+    """Hide Optuna's warnings that its heartbeat is experimental and expects ``Study.optimize``
+    (one thread at a time: ``catch_warnings`` changes the process's filters)."""
+    with _WARNINGS, warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        warnings.filterwarnings("ignore", "Heartbeat of storage", UserWarning)
+        yield
+
+
+def _record(trial: optuna.trial.FrozenTrial, place: int) -> TrialRecord:
+    number = trial.user_attrs.get(_NUMBER, place)
+    return TrialRecord(number=int(number), configuration=dict(trial.params),
+                       minibatch_ids=tuple(trial.user_attrs.get(_MINIBATCH_IDS, ())),
+                       minibatch_score=float(trial.value if trial.value is not None else 0.0))
 
 
 def _set_finished_trial_attr(study: optuna.Study, trial: optuna.trial.FrozenTrial, key: str,
