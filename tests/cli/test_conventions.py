@@ -42,7 +42,8 @@ def test_python_m_mipro_prints_the_version(tmp_path):
 def test_every_option_of_every_command_has_help_and_shows_its_default():
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    assert set(commands.choices) == {"optimize", "eval", "export", "report", "show", "tasks"}
+    assert set(commands.choices) == {"optimize", "worker", "eval", "export", "report", "show",
+                                     "tasks"}
     for name, command in commands.choices.items():
         text = command.format_help()
         for action in command._actions:

@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Sequence
 
 from mipro._version import __version__
-from mipro.cli import evaluate, export, optimize, report
+from mipro.cli import evaluate, export, optimize, report, worker
 from mipro.cli.options import add_json_option, add_output_options, emit
 from mipro.errors import MiproError, RunInterruptedError
 from mipro.tasks import available_tasks, load_task
@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(verbosity=1)
     commands = parser.add_subparsers(required=True, metavar="command", title="commands")
     optimize.add_parser(commands, formatter)
+    worker.add_parser(commands, formatter)
     evaluate.add_parser(commands, formatter)
     export.add_parser(commands, formatter)
     report.add_parsers(commands, formatter)

@@ -24,6 +24,7 @@ from mipro.cli.options import (
 from mipro.evaluate import Evaluate
 from mipro.lm.context import active_lm
 from mipro.optimize import OPTIMIZERS, OptimizationResult
+from mipro.optimize.run.storage import HEARTBEAT_INTERVAL
 
 
 def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
@@ -66,6 +67,9 @@ def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
     run.add_argument("--fresh", action="store_true",
                      help="delete the stored run of this name and start it over, instead of "
                           "resuming it (e.g. after changing the program, data or settings)")
+    run.add_argument("--heartbeat", type=int, default=HEARTBEAT_INTERVAL, metavar="SECONDS",
+                     help="seconds between the heartbeats of a running trial; a worker silent for "
+                          "three of them is taken for dead and its trial tried again")
     run.add_argument("--output", type=Path, metavar="FILE",
                      help="where to save the optimized program "
                           "(default: mipro_runs/<run-name>.json)")
@@ -91,7 +95,8 @@ def optimize(args: argparse.Namespace) -> int:
         num_trials=args.num_trials, num_candidates=args.num_candidates,
         minibatch_size=args.minibatch_size, max_lm_calls=args.max_lm_calls,
         num_threads=args.threads, n_jobs=args.jobs, seed=args.seed, run_name=run_name,
-        storage=args.storage, verbose=verbose, fresh=args.fresh, callbacks=[ctrl_c := CtrlC()],
+        storage=args.storage, heartbeat_interval=args.heartbeat, verbose=verbose,
+        fresh=args.fresh, callbacks=[ctrl_c := CtrlC()],
     )
     started = time.perf_counter()
     with ctrl_c.installed():

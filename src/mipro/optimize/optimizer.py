@@ -238,6 +238,22 @@ class Optimizer:
         with self._stop_on_lm_failure(run, "while scoring on the held-out examples"):
             return self._select(program, run, search, ProposalTally(**built))
 
+    def run_settings(self) -> dict[str, Any]:
+        """The options that shape the run (not where, or with how many threads, this process
+        runs it), as JSON; stored in the run, so that ``mipro worker`` can join it
+        (``optimize/join.py``)."""
+        return {
+            "auto": self.auto, "num_candidates": self.num_candidates, "num_trials": self.num_trials,
+            "minibatch_size": self.minibatch_size, "full_eval_every": self.full_eval_every,
+            "n_startup_trials": self.n_startup_trials,
+            "max_bootstrapped_demos": self.max_bootstrapped_demos,
+            "max_labeled_demos": self.max_labeled_demos, "metric_threshold": self.metric_threshold,
+            "seed": self.seed, "holdout_fraction": self.selection.holdout_fraction,
+            "selection_configurations": self.selection.configurations,
+            "selection_confidence": self.selection.confidence, "max_lm_calls": self.max_lm_calls,
+            "max_valset": self.max_valset, "max_errors": self.max_errors,
+        }
+
     def _build_candidates(self, run: Run) -> tuple[Candidates, dict[str, Grounding], dict[str, Any]]:
         """Stages 1 to 3, run by one process of the run (a resumed run reads their result),
         with what became of the proposals (a ``ProposalTally`` as JSON)."""
@@ -398,6 +414,8 @@ class Optimizer:
         study = RunStudy.open(self.run_name or _default_run_name(program, fingerprint),
                               self.storage, fingerprint, fresh=self.fresh,
                               heartbeat_interval=self.heartbeat_interval)
+        study.keep_settings({"optimizer": type(self).__name__, "plan": self.plan.fingerprint(),
+                             "options": self.run_settings()})
         budget = study.call_budget(self.max_lm_calls)
         task = BudgetedLM(task_lm, budget)
         working = program.deepcopy()

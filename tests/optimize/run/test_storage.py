@@ -5,7 +5,10 @@ import sys
 import threading
 import time
 
-from mipro.optimize.run.storage import LOCKS, RunDatabase, StoredLock
+import pytest
+
+from mipro.errors import ConfigurationError
+from mipro.optimize.run.storage import LOCKS, RunDatabase, StoredLock, absolute_url
 
 
 def test_a_lock_admits_one_holder_at_a_time(tmp_path):
@@ -59,3 +62,15 @@ def test_many_processes_open_one_new_database_at_once(tmp_path):
                                   stderr=subprocess.PIPE, text=True) for _ in range(6)]
     errors = [process.communicate(timeout=120)[1] for process in processes]
     assert [process.returncode for process in processes] == [0] * 6, errors
+
+
+def test_a_postgresql_url_without_a_driver_gets_psycopgs():
+    assert absolute_url("postgresql://mipro:secret@db.example/runs") == (
+        "postgresql+psycopg://mipro:secret@db.example/runs")
+    assert absolute_url("postgresql+psycopg://u@h/d") == "postgresql+psycopg://u@h/d"
+
+
+def test_a_storage_whose_driver_is_missing_is_refused_naming_the_url_without_its_password():
+    with pytest.raises(ConfigurationError, match=r"mysql://\*\*\*@db.example/runs: its database "
+                                                 r"driver is not installed"):
+        RunDatabase.open("mysql://mipro:secret@db.example/runs")

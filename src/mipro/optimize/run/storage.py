@@ -20,6 +20,7 @@ through PostgreSQL.) Other storage URLs are used as they are.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import os
 import socket
@@ -36,6 +37,9 @@ import optuna
 import sqlalchemy
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, delete, event, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
+
+from mipro.errors import ConfigurationError
+from mipro.lm.redact import redact_url
 
 _TABLES = MetaData()
 LOCKS = Table(
@@ -71,7 +75,12 @@ def storage_url(run_name: str, storage: str | None) -> str:
 
 
 def absolute_url(url: str) -> str:
-    """``url`` with a relative SQLite path made absolute; other URLs as given."""
+    """``url`` with a relative SQLite path made absolute, and a PostgreSQL URL without a
+    driver given psycopg's (the ``[postgres]`` extra) unless psycopg2 is installed; other URLs
+    as given."""
+    scheme, _, rest = url.partition("://")
+    if scheme in ("postgresql", "postgres") and importlib.util.find_spec("psycopg2") is None:
+        return f"postgresql+psycopg://{rest}"
     path = url.removeprefix("sqlite:///")
     if url.startswith("sqlite:///") and path != ":memory:" and not Path(path).is_absolute():
         return f"sqlite:///{Path(path).resolve()}"
@@ -130,6 +139,11 @@ class RunDatabase:
                 if attempt == _OPEN_ATTEMPTS - 1:
                     raise
                 time.sleep(0.05 * (attempt + 1))
+            except ImportError as error:
+                extra = ": pip install 'mipro[postgres]'" if url.startswith("postgres") else ""
+                raise ConfigurationError(
+                    f"storage {redact_url(url)}: its database driver is not installed"
+                    f"{extra} ({error})") from error
         if storage.engine.name == "sqlite":
             event.listen(storage.engine, "connect", _write_ahead_log)
             storage.engine.dispose()  # connections opened from now on get the pragmas

@@ -144,6 +144,16 @@ class RunStudy:
                 "command line) to delete the stored run."
             )
 
+    @property
+    def settings(self) -> dict[str, Any]:
+        """How the run was started (``keep_settings``); empty when nothing was stored."""
+        return dict(self.study.user_attrs.get(_SETTINGS) or {})
+
+    def keep_settings(self, settings: dict[str, Any]) -> None:
+        """Store how the run was started (its optimizer, plan and options), unless stored."""
+        if _SETTINGS not in self.study.user_attrs:
+            self.study.set_user_attr(_SETTINGS, json.loads(json.dumps(settings, default=str)))
+
     # Candidates -------------------------------------------------------------------------
     def candidates(self, build: Callable[[], tuple[Candidates, Mapping[str, Grounding], dict[str, Any]]],
                    on_wait: Callable[[str], None] | None = None
