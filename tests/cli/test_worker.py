@@ -62,7 +62,7 @@ def test_three_workers_on_postgresql_finish_a_run_when_one_is_killed_mid_trial(t
                                                                                postgres_url):
     write_task_file(tmp_path, reply=LOGGED)
     run = ["--program-file", "task.py", "--run-name", "shared", "--storage", postgres_url,
-           "--heartbeat", "1", "-q", "--json"]
+           "--heartbeat", "2", "-q", "--json"]
     first = start(tmp_path, "optimize", *run, "--num-candidates", str(NUM_CANDIDATES),
                   "--num-trials", str(NUM_TRIALS), "--minibatch-size", "10",
                   "--max-lm-calls", str(MAX_LM_CALLS))
@@ -105,9 +105,9 @@ def test_three_workers_on_postgresql_finish_a_run_when_one_is_killed_mid_trial(t
     assert calls["call"] + calls["proposal"] <= MAX_LM_CALLS  # every process, the killed one too
 
 
-def test_a_worker_without_a_run_to_join_says_how_to_start_one(tmp_path, capsys):
+def test_a_worker_without_a_run_to_join_says_how_to_start_one(tmp_path, capsys, monkeypatch):
     write_task_file(tmp_path)
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     code = main(["worker", "--program-file", "task.py", "--run-name", "nothing", "--storage",
                  f"sqlite:///{tmp_path / 'runs.db'}", "--wait", "0"])
     assert code == 1

@@ -140,3 +140,13 @@ def test_opening_a_study_leaves_the_process_logging_as_it_was(tmp_path):
     open_study(tmp_path, name="quiet")
     open_study(tmp_path, name="quiet").companion("proposals")
     assert (optuna.logging.get_verbosity(), optuna_logger.level, list(optuna_logger.filters)) == before
+
+
+def test_a_trial_another_worker_took_for_dead_drops_its_score_and_is_queued_once(tmp_path):
+    study = open_study(tmp_path)
+    trial, number = study.ask_numbered(SPACE, random_draw, limit=10)
+    study.study.tell(trial.number, state=optuna.trial.TrialState.FAIL)  # as by a stale heartbeat
+    study.tell(trial, 0.5, [0])  # its worker was alive after all: nothing is written
+    study.abandon(trial)  # nor queued a second time
+    states = [t.state.name for t in study.study.trials]
+    assert states == ["FAIL"] and study.completed_trials() == []

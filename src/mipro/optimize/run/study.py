@@ -286,8 +286,8 @@ class RunStudy:
             self.study.sampler = sampler
             with _quiet_warnings():  # Optuna's heartbeat expects Study.optimize's loop
                 trial = self.study.ask(distributions)
+            self._beat(trial)  # first: a named trial always has a heartbeat to go stale
             trial.set_user_attr(_WORKER, worker_id())
-            self._beat(trial)
         return trial
 
     def ask_numbered(self, distributions: dict[str, optuna.distributions.BaseDistribution],
@@ -332,11 +332,13 @@ class RunStudy:
         self.database.optuna.record_heartbeat(trial._trial_id)
 
     def tell(self, trial: optuna.Trial, score: float, minibatch_ids: list[int]) -> None:
-        with _interrupts_deferred():  # a scored trial is written whole or not at all
+        """Record ``trial``'s minibatch score; dropped when the trial was failed meanwhile
+        (its heartbeat went stale, so another worker took it for dead and queued its retry)."""
+        with _interrupts_deferred(), _unless_finished():  # written whole or not at all
             trial.set_user_attr(_MINIBATCH_IDS, minibatch_ids)
             for key, value in self._described(dict(trial.params)).items():
                 trial.set_user_attr(key, value)
-            self.study.tell(trial, score)
+            self.study.tell(trial, score, skip_if_finished=True)
 
     def prune(self, trial: optuna.Trial, scored_ids: list[int]) -> None:
         """Record ``trial`` as pruned after scoring the examples ``scored_ids``: its reported
@@ -350,7 +352,10 @@ class RunStudy:
     def abandon(self, trial: optuna.Trial) -> None:
         """Fail ``trial`` (it was cut off unscored) and queue its configuration to be tried again."""
         with _interrupts_deferred():
-            frozen = self.study.tell(trial, state=TrialState.FAIL)
+            try:
+                frozen = self.study.tell(trial, state=TrialState.FAIL)
+            except ValueError:
+                return  # another worker failed it (and queued its retry) first
             retry_trial(self.study, frozen)
 
     def next_trial_number(self) -> int:
@@ -487,6 +492,15 @@ class RunStudy:
 
 
 _WARNINGS = threading.Lock()
+
+
+@contextlib.contextmanager
+def _unless_finished() -> Iterator[None]:
+    """Drop the block's writes to a trial that another worker failed meanwhile."""
+    try:
+        yield
+    except optuna.exceptions.UpdateFinishedTrialError:
+        pass
 
 
 @contextlib.contextmanager
