@@ -136,7 +136,9 @@ def test_two_workers_share_a_short_run_on_the_embedded_model(tmp_path, postgres_
         assert process.returncode == 0, err
     trials = optuna.load_study(study_name="embedded", storage=postgres_url).get_trials()
     assert Counter(t.state for t in trials)[TrialState.COMPLETE] == 4
-    assert len({t.user_attrs["worker"] for t in trials}) == 2  # both ran trials
+    # Which process ran which trials is a race (the worker loads the model while the first
+    # process proposes); that trials spread over workers is tested with the simulated LM.
+    assert all(t.user_attrs.get("worker") for t in trials)
     budget = sqlalchemy.create_engine(postgres_url)
     with budget.connect() as connection:
         used = connection.execute(sqlalchemy.text(
