@@ -80,11 +80,11 @@ def _track_moments() -> None:
         _count("record")
         return add_trial(study, *args, **kwargs)
 
-    def tracked(search: Search, configuration: Any, examples: Any, what: str) -> Any:
+    def tracked(search: Search, configuration: Any, examples: Any, what: str, **options: Any) -> Any:
         with _lock:
             _counts[what] += 1
             _phase[:] = [what, _counts[what]]
-        return evaluate(search, configuration, examples, what)
+        return evaluate(search, configuration, examples, what, **options)
 
     Search._evaluate = tracked  # type: ignore[method-assign]
     RunStudy.add_trial = recorded  # type: ignore[method-assign]

@@ -57,6 +57,9 @@ def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
     search.add_argument("--jobs", type=int, default=1, metavar="N",
                         help="trials in flight at once (worth it when the LM serves requests in "
                              "parallel, e.g. a server with parallel slots)")
+    search.add_argument("--no-prune", dest="prune", action="store_false",
+                        help="score every trial's whole minibatch (by default a trial stops early "
+                             "when the best configuration so far clearly beats it)")
     search.add_argument("--seed", type=int, default=0, help="seed of every random choice")
     run = parser.add_argument_group("the run")
     run.add_argument("--run-name", metavar="NAME",
@@ -94,9 +97,9 @@ def optimize(args: argparse.Namespace) -> int:
         task.metric, task_lm=lm, prompt_lm=build_lm(args, "prompt_lm"), auto=args.auto,
         num_trials=args.num_trials, num_candidates=args.num_candidates,
         minibatch_size=args.minibatch_size, max_lm_calls=args.max_lm_calls,
-        num_threads=args.threads, n_jobs=args.jobs, seed=args.seed, run_name=run_name,
-        storage=args.storage, heartbeat_interval=args.heartbeat, verbose=verbose,
-        fresh=args.fresh, callbacks=[ctrl_c := CtrlC()],
+        num_threads=args.threads, n_jobs=args.jobs, prune=args.prune, seed=args.seed,
+        run_name=run_name, storage=args.storage, heartbeat_interval=args.heartbeat,
+        verbose=verbose, fresh=args.fresh, callbacks=[ctrl_c := CtrlC()],
     )
     started = time.perf_counter()
     with ctrl_c.installed():

@@ -111,7 +111,7 @@ def load_run(run_name: str, storage: str | None = None) -> LoadedRun:
                                  f"{', '.join(sorted(n for n in names if ':' not in n)) or 'nothing'}")
     study = RunStudy.open_existing(run_name, url)
     attrs = study.study.user_attrs
-    trials = tuple(study.completed_trials())
+    trials = tuple(study.finished_trials())
     evaluations = tuple(study.full_evaluations())
     winner = _winner(attrs.get(WINNER), evaluations)
     candidates = study.load_candidates()

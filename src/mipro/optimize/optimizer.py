@@ -132,6 +132,10 @@ class Optimizer:
     are built once, full evaluations are not repeated, the budget is shared. Running trials
     beat a heartbeat every ``heartbeat_interval`` seconds; the trial of a worker silent for
     three intervals is failed and its configuration tried again (docs/scale.md).
+
+    ``prune`` (MIPRO's and Bayesian bootstrap's TPE search): a trial's minibatch is scored in
+    chunks and stops early when the best trial so far beats it with 90% confidence on the
+    examples both scored; such a trial is told to TPE as pruned and never fully evaluated.
     """
 
     def __init__(
@@ -161,6 +165,7 @@ class Optimizer:
         storage: str | None = None,
         num_threads: int = 1,
         n_jobs: int = 1,
+        prune: bool = True,
         heartbeat_interval: int = HEARTBEAT_INTERVAL,
         max_errors: int | None = 10,
         verbose: bool = True,
@@ -206,6 +211,7 @@ class Optimizer:
         self.run_name, self.storage = run_name, storage
         self.num_threads, self.max_errors, self.verbose = num_threads, max_errors, verbose
         self.n_jobs, self.heartbeat_interval = n_jobs, heartbeat_interval
+        self.prune = prune and plan.search.prunable
         if n_jobs > 1 and not plan.search.parallel:
             raise ConfigurationError(
                 f"n_jobs={n_jobs}: {type(self).__name__}'s search ({type(plan.search).__name__}) "
@@ -251,7 +257,7 @@ class Optimizer:
             "seed": self.seed, "holdout_fraction": self.selection.holdout_fraction,
             "selection_configurations": self.selection.configurations,
             "selection_confidence": self.selection.confidence, "max_lm_calls": self.max_lm_calls,
-            "max_valset": self.max_valset, "max_errors": self.max_errors,
+            "max_valset": self.max_valset, "max_errors": self.max_errors, "prune": self.prune,
         }
 
     def _build_candidates(self, run: Run) -> tuple[Candidates, dict[str, Grounding], dict[str, Any]]:
@@ -302,20 +308,22 @@ class Optimizer:
                         groundings=groundings, valset=run.valset, search_ids=run.search_ids,
                         metric=self.metric, study=run.study, schedule=run.schedule, seed=self.seed,
                         prompt_lm=run.prompt_lm, num_threads=self.num_threads,
-                        n_jobs=self.n_jobs, max_errors=self.max_errors, display_progress=self.verbose,
+                        n_jobs=self.n_jobs, prune=self.prune, max_errors=self.max_errors, display_progress=self.verbose,
                         budget=run.task_lm.budget, reserved_calls=self._reserved_calls(run))
         num_trials = run.schedule.num_trials
         with progress_bar(f"{type(self).__name__} trials", num_trials, enabled=self.verbose) as bar:
-            bar.advance(steps=len(run.study.completed_trials()))
+            bar.advance(steps=run.study.count_finished_trials())
 
             def on_trial(record: TrialRecord, full: FullEvaluation | None) -> None:
                 best = best_full_evaluation(run.study.full_evaluations()).score
                 note = f"  full eval {full.score:.3f}" if full else ""
                 bar.advance(f"best full {best:.3f}")
+                pruned = f" pruned after {len(record.minibatch_ids)}" if record.pruned else ""
                 if self.verbose:
                     bar.log(f"Trial {record.number + 1:>3}/{num_trials}  "
                             f"{describe_configuration(record.configuration)}  "
-                            f"minibatch {record.minibatch_score:.3f}  best full {best:.3f}{note}")
+                            f"minibatch {record.minibatch_score:.3f}{pruned}  best full "
+                            f"{best:.3f}{note}")
                 event = TrialEnd(run_name=run.study.study.study_name, trial=record,
                                  num_trials=num_trials, best_full_score=best,
                                  instructions=_instructions(search.candidates, record.configuration))
@@ -453,6 +461,7 @@ class Optimizer:
             "seed": self.seed, "num_candidates": num_candidates,
             "minibatch_size": self.minibatch_size, "full_eval_every": self.full_eval_every,
             "n_startup_trials": self.n_startup_trials, "selection": asdict(self.selection),
+            "prune": self.prune,
             "max_bootstrapped_demos": request.max_bootstrapped_demos,
             "max_labeled_demos": request.max_labeled_demos,
             "metric_threshold": self.metric_threshold,

@@ -22,9 +22,12 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
+import optuna
+
 from mipro.errors import BudgetExhausted
 from mipro.evaluate import Evaluate, Metric, error_budget
 from mipro.lm.base import LM
+from mipro.optimize.pruning import CHUNK, PairedPruner
 from mipro.optimize.run.budget import CallBudget
 from mipro.optimize.run.candidates import Candidates, Configuration, build_program, configuration_key
 from mipro.optimize.run.grounding import Grounding
@@ -74,6 +77,9 @@ class SearchStrategy(ABC):
     parallel: bool = False
     """Whether several trials of the strategy may run at once (in threads or workers): it
     asks its trials with ``study.ask_numbered``."""
+    prunable: bool = False
+    """Whether the strategy's trials score minibatches with ``search.trial_scores``, which may
+    stop a hopeless one early."""
 
     @abstractmethod
     def next_trial(self, search: Search) -> TrialRecord | None:
@@ -126,6 +132,8 @@ class Search:
     num_threads: int = 1
     n_jobs: int = 1
     """Trials in flight at once in this process (threads)."""
+    prune: bool = False
+    """Stop hopeless trials early (a strategy that prunes only; ``pruning.py``)."""
     max_errors: int | None = None
     """How many examples of one evaluation the program's code may raise on (never all)."""
     display_progress: bool = True
@@ -155,6 +163,9 @@ class Search:
         more. The final full evaluation waits for the trials other workers still run.
         """
         self.study.fail_stale_trials()
+        if self.prune:
+            self.study.study.pruner = PairedPruner(self.best_full_scores,
+                                                   seed=sub_seed(self.seed, "prune"))
         self.study.describe = lambda configuration: trial_attributes(self.candidates, configuration)
         try:
             self.full_evaluate(self.candidates.baseline(), after_trial=-1)
@@ -235,16 +246,48 @@ class Search:
         """The validation examples the search may use (``search_ids``; default: all)."""
         return range(len(self.valset)) if self.search_ids is None else self.search_ids
 
+    def trial_scores(self, trial: optuna.Trial, configuration: Configuration,
+                     ids: Sequence[int]) -> dict[int, float]:
+        """Score ``configuration`` on the minibatch ``ids`` of ``trial``, reporting each
+        example's score to the trial (the step is the example's index). With ``prune``, the
+        minibatch is scored in chunks and stops early when the study's pruner says the trial
+        is hopeless: the scores of the examples run so far, by example."""
+        reported: set[int] = set()
+
+        def report(scores: dict[int, float]) -> None:
+            for index, score in scores.items():
+                if index not in reported:
+                    trial.report(score, step=index)
+                    reported.add(index)
+
+        def hopeless(scores: dict[int, float]) -> bool:
+            report(scores)
+            return trial.should_prune()
+
+        scores, _ = self._evaluate(configuration, ids, "Trial",
+                                   stop=hopeless if self.prune else None)
+        report(scores)
+        return scores
+
     def score(self, configuration: Configuration, ids: Sequence[int]) -> float:
         """The mean score of ``configuration`` on the validation examples ``ids``. Raises, and
         scores nothing, when the LM fails or the metric is broken (``evaluate.py``)."""
         scores, _ = self._evaluate(configuration, ids, "Trial")
-        return sum(scores) / len(scores)
+        return sum(scores.values()) / len(scores)
 
     def example_scores(self, configuration: Configuration, ids: Sequence[int],
                        what: str) -> tuple[float, ...]:
         """The score of ``configuration`` on each validation example of ``ids``, in order."""
-        return tuple(self._evaluate(configuration, ids, what)[0])
+        return tuple(self._evaluate(configuration, ids, what)[0].values())
+
+    def best_full_scores(self) -> dict[int, float] | None:
+        """The score on each example of the best fully evaluated configuration so far (the
+        earliest on ties); ``None`` before the first full evaluation."""
+        evaluations = self.study.full_evaluations()
+        if not evaluations:
+            return None
+        best = max(evaluations, key=lambda record: (record.score, -record.after_trial))
+        return self.study.full_evaluation_scores().get(configuration_key(best.configuration))
 
     def best_unevaluated(self, *, up_to: int) -> Configuration | None:
         """The configuration with the best mean minibatch score over the completed trials
@@ -279,9 +322,10 @@ class Search:
                 return stored
             scores, num_failed = self._evaluate(configuration, self.search_examples(),
                                                 "Full evaluation")
-            record = FullEvaluation(configuration=configuration, score=sum(scores) / len(scores),
+            record = FullEvaluation(configuration=configuration,
+                                    score=sum(scores.values()) / len(scores),
                                     after_trial=after_trial, num_failed=num_failed)
-            self.study.add_full_evaluation(record)
+            self.study.add_full_evaluation(record, scores)
         if self.on_full_evaluation:
             with self._lock:
                 self.on_full_evaluation(record)
@@ -312,25 +356,33 @@ class Search:
             return None
         return self.full_evaluate(chosen, after_trial=after_trial)
 
-    def _evaluate(self, configuration: Configuration, ids: Sequence[int],
-                  what: str) -> tuple[list[float], int]:
-        """The score of ``configuration`` on each validation example of ``ids``, and on how
-        many the prompt or the program failed. The program's code may raise on up to
-        ``max_errors`` of them, and never on all. An example this configuration already passed
+    def _evaluate(self, configuration: Configuration, ids: Sequence[int], what: str, *,
+                  stop: Callable[[dict[int, float]], bool] | None = None
+                  ) -> tuple[dict[int, float], int]:
+        """The score of ``configuration`` on each validation example of ``ids`` (by example, in
+        the order of ``ids``), and on how many the prompt or the program failed. The program's
+        code may raise on up to ``max_errors`` of them, and never on all. An example this configuration already passed
         through in this search (a minibatch, the baseline's full evaluation) is not run again:
-        its score is reused."""
+        its score is reused. With ``stop``, the examples are run in chunks and ``stop(scores so
+        far, by example)`` is asked after each; when it says so, only the scores of the
+        examples run so far are returned (in the order of ``ids``)."""
         configuration = {**self.candidates.baseline(), **configuration}
         known = self._scores.setdefault(configuration_key(configuration), {})
         missing = [i for i in ids if i not in known]
+        if not missing:
+            return _scored(ids, known, {}), 0
         fresh: dict[int, float] = {}
-        num_failed = 0
-        if missing:
-            program = build_program(self.program, self.candidates, configuration)
+        num_failed = failures = 0
+        allowed = error_budget(self.max_errors, len(ids))
+        size = max(CHUNK, self.num_threads) if stop is not None else len(missing)
+        program = build_program(self.program, self.candidates, configuration)
+        for start in range(0, len(missing), size):
             evaluate = Evaluate(self.valset, self.metric, num_threads=self.num_threads,
-                                max_errors=error_budget(self.max_errors, len(ids)),
+                                max_errors=allowed - failures,
                                 display_progress=self.display_progress,
                                 description=what, dataset="valset")
-            result = evaluate(program, ids=missing)
+            result = evaluate(program, ids=missing[start:start + size])
+            failures += result.program_failures
             with self._lock:
                 self.program_failures += result.program_failures
             for outcome in result.results:
@@ -339,8 +391,16 @@ class Search:
                     known[outcome.index] = outcome.score  # a failure is run again next time
                 else:
                     num_failed += 1
-        return [fresh[i] if i in fresh else known[i] for i in ids], num_failed
+            if stop is not None and start + size < len(missing) and stop(_scored(ids, known, fresh)):
+                break
+        return _scored(ids, known, fresh), num_failed
 
     def _reserve_reached(self) -> bool:
         remaining = self.budget.remaining if self.budget else None
         return remaining is not None and remaining <= self.reserved_calls
+
+
+def _scored(ids: Sequence[int], known: Mapping[int, float],
+            fresh: Mapping[int, float]) -> dict[int, float]:
+    """The scores of the examples of ``ids`` scored so far, in the order of ``ids``."""
+    return {i: fresh[i] if i in fresh else known[i] for i in ids if i in fresh or i in known}

@@ -159,7 +159,7 @@ def result_of(search: Search, selection: Selection | None, *, usage: RunUsage,
     return OptimizationResult(
         best_configuration=configuration, best_score=selection.chosen_score,
         baseline_score=selection.baseline_holdout_score,
-        trials=tuple(search.study.completed_trials()),
+        trials=tuple(search.study.finished_trials()),
         full_evaluations=tuple(search.study.full_evaluations()), usage=usage,
         candidates=search.candidates, stopped_by_budget=search.stopped_by_budget,
         skipped_proposals=skipped_proposals + search.skipped_proposals,

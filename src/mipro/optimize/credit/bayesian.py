@@ -45,6 +45,7 @@ class BayesianCredit(SearchStrategy):
     Trials may run in parallel, in threads and in workers sharing the study."""
 
     parallel = True
+    prunable = True
 
     def next_trial(self, search: Search) -> TrialRecord | None:
         space = search_space(search.candidates)
@@ -62,11 +63,16 @@ class BayesianCredit(SearchStrategy):
         ids = search.minibatch_ids(number)
         try:
             with search.study.heartbeat(trial):
-                score = search.score(configuration, ids)
+                scores = search.trial_scores(trial, configuration, ids)
         except BaseException:
             search.study.abandon(trial)
             raise
-        search.study.tell(trial, score, ids)
+        score = sum(scores.values()) / len(scores)
+        pruned = len(scores) < len(ids)
+        if pruned:
+            search.study.prune(trial, list(scores))
+        else:
+            search.study.tell(trial, score, ids)
         return TrialRecord(number=number, configuration=configuration,
-                           minibatch_ids=tuple(ids), minibatch_score=score)
+                           minibatch_ids=tuple(scores), minibatch_score=score, pruned=pruned)
 

@@ -12,12 +12,14 @@ from mipro.optimize.run.candidates import Candidates, Configuration
 
 @dataclass(frozen=True, kw_only=True)
 class TrialRecord:
-    """One trial of the search: a configuration scored on a minibatch."""
+    """One trial of the search: a configuration scored on a minibatch (``pruned``: stopped
+    early as hopeless, scored on ``minibatch_ids``, a part of it)."""
 
     number: int
     configuration: Configuration
     minibatch_ids: tuple[int, ...]
     minibatch_score: float
+    pruned: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

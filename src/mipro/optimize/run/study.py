@@ -56,6 +56,7 @@ _FINGERPRINT = "fingerprint"
 _FULL_EVAL_PREFIX = "full_eval:"
 _FULL_EVAL_CHOICE_PREFIX = "full_eval_choice:"
 _HOLDOUT_PREFIX = "holdout:"
+_FULL_SCORES_PREFIX = "full_eval_scores:"
 _WORKER = "worker"
 _NUMBER = "number"
 _SETTINGS = "settings"
@@ -218,6 +219,12 @@ class RunStudy:
         one free when it was asked, so a trial cut off by a kill is asked again with its number;
         with one worker, the number is its place among the completed trials)."""
         trials = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        return sorted((_record(t, place) for place, t in enumerate(trials)), key=lambda r: r.number)
+
+    def finished_trials(self) -> list[TrialRecord]:
+        """The completed and the pruned trials (``pruned``; scored on part of their minibatch)
+        in order of their numbers."""
+        trials = self.study.get_trials(deepcopy=False, states=_FINISHED)
         return sorted((_record(t, place) for place, t in enumerate(trials)), key=lambda r: r.number)
 
     def trial_number(self, trial: optuna.trial.FrozenTrial) -> int | None:
@@ -430,7 +437,18 @@ class RunStudy:
             self.study.set_user_attr(key, chosen)
             return chosen
 
-    def add_full_evaluation(self, record: FullEvaluation) -> None:
+    def full_evaluation_scores(self) -> dict[str, dict[int, float]]:
+        """Per fully evaluated configuration (key), its score on each example of the search."""
+        return {key.removeprefix(_FULL_SCORES_PREFIX): {int(i): s for i, s in value.items()}
+                for key, value in self.study.user_attrs.items()
+                if key.startswith(_FULL_SCORES_PREFIX)}
+
+    def add_full_evaluation(self, record: FullEvaluation,
+                            example_scores: Mapping[int, float] | None = None) -> None:
+        """Store a full evaluation, and its score on each example (for the pruner)."""
+        if example_scores is not None:  # first: a stored evaluation has its scores
+            self.study.set_user_attr(_FULL_SCORES_PREFIX + configuration_key(record.configuration),
+                                     {str(i): s for i, s in example_scores.items()})
         key = _FULL_EVAL_PREFIX + configuration_key(record.configuration)
         self.study.set_user_attr(key, {
             "configuration": record.configuration, "score": record.score,
@@ -515,9 +533,14 @@ def _quiet_warnings() -> Iterator[None]:
 
 def _record(trial: optuna.trial.FrozenTrial, place: int) -> TrialRecord:
     number = trial.user_attrs.get(_NUMBER, place)
+    scores = trial.intermediate_values
+    if trial.state == TrialState.PRUNED:
+        score = sum(scores.values()) / len(scores) if scores else 0.0
+    else:
+        score = float(trial.value if trial.value is not None else 0.0)
     return TrialRecord(number=int(number), configuration=dict(trial.params),
                        minibatch_ids=tuple(trial.user_attrs.get(_MINIBATCH_IDS, ())),
-                       minibatch_score=float(trial.value if trial.value is not None else 0.0))
+                       minibatch_score=score, pruned=trial.state == TrialState.PRUNED)
 
 
 def _set_finished_trial_attr(study: optuna.Study, trial: optuna.trial.FrozenTrial, key: str,
