@@ -130,8 +130,11 @@ def prune(args: argparse.Namespace, out: Path) -> None:
                 path = out / f"{name}.json"
                 if _done(path):
                     continue
+                counts = ({"auto": "light"} if args.num_trials is None else
+                          {"auto": None, "num_trials": args.num_trials,
+                           "num_candidates": args.num_candidates})
                 record = run(task_name, seed, lm, out, name,
-                             {"auto": "light", "num_threads": 2, "prune": pruned}, sizes)
+                             {**counts, "num_threads": 2, "prune": pruned}, sizes)
                 path.write_text(json.dumps({**record, "prune": pruned}, indent=1))
                 print(name, record["lm_calls"], record["test_optimized"], flush=True)
 
@@ -184,6 +187,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     two = parts.add_parser("prune", help="task-LM calls and test score with and without pruning")
     two.add_argument("--tasks", nargs="+", default=["iris", "wine"])
     two.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    two.add_argument("--num-trials", type=int, help="default: the light preset's")
+    two.add_argument("--num-candidates", type=int, default=3,
+                     help="with --num-trials (else the light preset's)")
     two.add_argument("--max-train", type=int, default=100)
     two.add_argument("--max-val", type=int, default=60)
     two.add_argument("--max-test", type=int, default=100)
