@@ -13,7 +13,7 @@ No LM cache: every call counted is a real one, and the runs with and without pru
 share replies. ``summary.json`` in ``--out`` collects both tables.
 
     python -m benchmarks.scale parallel --jobs 1 2 4 --backends server embedded
-    python -m benchmarks.scale prune --tasks iris wine --seeds 0 1 2
+    python -m benchmarks.scale prune --tasks scone breast_cancer --seeds 0 1 2
 """
 
 from __future__ import annotations
@@ -133,6 +133,7 @@ def prune(args: argparse.Namespace, out: Path) -> None:
                 counts = ({"auto": "light"} if args.num_trials is None else
                           {"auto": None, "num_trials": args.num_trials,
                            "num_candidates": args.num_candidates})
+                counts["minibatch_size"] = args.minibatch_size
                 record = run(task_name, seed, lm, out, name,
                              {**counts, "num_threads": 2, "prune": pruned}, sizes)
                 path.write_text(json.dumps({**record, "prune": pruned}, indent=1))
@@ -185,11 +186,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     one.add_argument("--backends", nargs="+", choices=["server", "embedded"],
                      default=["server", "embedded"])
     two = parts.add_parser("prune", help="task-LM calls and test score with and without pruning")
-    two.add_argument("--tasks", nargs="+", default=["iris", "wine"])
+    two.add_argument("--tasks", nargs="+", default=["scone", "breast_cancer"],
+                     help="tasks whose validation set is larger than a minibatch (on a small one "
+                          "every trial scores the whole search set and is reused, not pruned)")
     two.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     two.add_argument("--num-trials", type=int, help="default: the light preset's")
     two.add_argument("--num-candidates", type=int, default=3,
                      help="with --num-trials (else the light preset's)")
+    two.add_argument("--minibatch-size", type=int, default=35)
     two.add_argument("--max-train", type=int, default=100)
     two.add_argument("--max-val", type=int, default=60)
     two.add_argument("--max-test", type=int, default=100)
