@@ -64,6 +64,8 @@ class BayesianCredit(SearchStrategy):
         try:
             with search.study.heartbeat(trial):
                 scores = search.trial_scores(trial, configuration, ids)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            return None  # another worker took it for dead and queued its retry
         except BaseException:
             search.study.abandon(trial)
             raise

@@ -350,11 +350,11 @@ class RunStudy:
     def prune(self, trial: optuna.Trial, scored_ids: list[int]) -> None:
         """Record ``trial`` as pruned after scoring the examples ``scored_ids``: its reported
         per-example scores stay, and the sampler learns it was stopped as hopeless."""
-        with _interrupts_deferred():
+        with _interrupts_deferred(), _unless_finished():
             trial.set_user_attr(_MINIBATCH_IDS, scored_ids)
             for key, value in self._described(dict(trial.params)).items():
                 trial.set_user_attr(key, value)
-            self.study.tell(trial, state=TrialState.PRUNED)
+            self.study.tell(trial, state=TrialState.PRUNED, skip_if_finished=True)
 
     def abandon(self, trial: optuna.Trial) -> None:
         """Fail ``trial`` (it was cut off unscored) and queue its configuration to be tried again."""
