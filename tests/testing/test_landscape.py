@@ -56,11 +56,11 @@ def test_demos_help_only_when_they_are_right():
     mislabeled = [{"question": f"q{i}", "answer": f"a{i + 1}"} for i in range(4)]
     no_clue = [{"question": f"q{i}", "hint": "no clue"} for i in range(4)]
     none = lm.expected_accuracy(program(), TEST)
-    assert lm.expected_accuracy(program(answer_demos=passed), TEST) > none + 0.05
-    assert lm.expected_accuracy(program(hint_demos=[{"question": d["question"], "hint": "clue"}
-                                                    for d in passed]), TEST) > none + 0.05
-    assert lm.expected_accuracy(program(answer_demos=mislabeled), TEST) < none - 0.05
-    assert lm.expected_accuracy(program(hint_demos=no_clue), TEST) < none - 0.05
+    right_hints = [{"question": d["question"], "hint": "clue"} for d in passed]
+    assert lm.expected_accuracy(program(answer_demos=passed), TEST) > none + 0.03
+    assert lm.expected_accuracy(program(hint_demos=right_hints), TEST) > none + 0.03
+    assert lm.expected_accuracy(program(answer_demos=mislabeled), TEST) < none - 0.03
+    assert lm.expected_accuracy(program(hint_demos=no_clue), TEST) < none - 0.03
 
 
 def test_minibatch_scores_are_noisy_around_the_expected_accuracy():

@@ -50,7 +50,7 @@ from mipro.program import Example, Module
 from mipro.testing.simulated import demo_fields, unit_hash
 
 STAGES = ("hint", "answer")
-BASE_SKILL = {"hint": 0.0, "answer": -0.5}
+BASE_SKILL = {"hint": -0.6, "answer": -1.3}
 """Each step's skill with its instruction as given and no demos."""
 DIFFICULTY_SPREAD = 6.0
 """Example difficulties are uniform over ``[-SPREAD / 2, SPREAD / 2]``."""
@@ -64,8 +64,8 @@ FACTS: dict[str, str] = {
 }
 """The sentences a proposer may write, each standing for one thing it learned."""
 FACT_VALUES: dict[str, dict[str, float]] = {
-    "hint": {"rule": 0.3, "hint_role": 1.4, "answer_role": 0.0, "format": 0.7, "misformat": -1.0},
-    "answer": {"rule": 1.6, "hint_role": 0.0, "answer_role": 0.4, "format": 0.7, "misformat": -1.0},
+    "hint": {"rule": 0.3, "hint_role": 2.0, "answer_role": 0.0, "format": 0.7, "misformat": -1.0},
+    "answer": {"rule": 2.4, "hint_role": 0.0, "answer_role": 0.4, "format": 0.7, "misformat": -1.0},
 }
 """What each fact adds to a step's skill."""
 TIP_SENTENCES: dict[str, str] = {
@@ -88,7 +88,7 @@ CLUE_VALUE = {"matched": 1.5, "unstyled": 0.6, "mismatched": -1.0, "none": -1.5}
 no style, a clue in another style (or without the style it expects), no clue."""
 GOOD_DEMO, LABELED_DEMO, BAD_DEMO, MAX_DEMO_VALUE = 0.35, 0.15, -0.6, 1.2
 """A right demo of the whole step, a right answer without its hint, a wrong demo; the cap."""
-SHARED_DRAW = 0.5
+SHARED_DRAW = 0.8
 """How often a step's draw on an example is the one every prompt shares (else its own)."""
 SHOWN, UNSHOWN, WRONG_FORMAT, KEEP_FROM_HISTORY = 0.6, 0.1, 0.6, 0.9
 """How likely a proposer writes a fact it was shown, one it was not shown, a wrong format
