@@ -6,12 +6,13 @@ matter the way it does with a real LM:
 
 - **Grounding.** ``LandscapeLM`` is also the prompt LM. Its dataset summary states the task's
   rule and its program summary each predictor's role; its proposer writes each of those facts
-  into an instruction with chance ``SHOWN`` when the fact is in its prompt and ``UNSHOWN``
+  into an instruction with a chance ``SHOWN`` when the fact is in its prompt and ``UNSHOWN``
   otherwise, learns the format from the task demos it is shown (from wrong demos it learns a
   wrong format), and follows the tip. What each fact is worth differs by predictor
   (``FACT_VALUES``): the rule matters to ``answer``, the role to ``hint``; tips have values
   of both signs (``TIP_VALUES``). With a history of scored instructions it starts from the
-  best one shown.
+  best one shown. Asked for one sentence of guidance instead, it writes one of the sentences
+  it would have put in an instruction.
 - **Interaction.** A proposed ``hint`` instruction asks for clues in one of two styles
   (keywords or a sentence), a proposed ``answer`` instruction says which style it reads.
   The answer step gains much from a clue in the style it reads, less from a clue when it
@@ -30,7 +31,8 @@ matter the way it does with a real LM:
 
 A step's *skill* (a logit) is its base plus the values of the facts, style and tip in its
 instruction and of its demos. ``expected_accuracy(program, examples)`` is the exact expected
-score of a program on those examples: the measure of what an optimizer returned.
+score of a program on those examples: the measure of what an optimizer returned;
+``accuracies(candidates, examples)`` that of every configuration of a run's candidates.
 """
 
 from __future__ import annotations
@@ -55,14 +57,17 @@ BASE_SKILL = {"hint": -0.6, "answer": -1.3}
 DIFFICULTY_SPREAD = 6.0
 """Example difficulties are uniform over ``[-SPREAD / 2, SPREAD / 2]``."""
 
-FACTS: dict[str, str] = {
-    "rule": "The answer is the letter a followed by the number of the question.",
-    "hint_role": "Write a short clue that the answer step will read.",
-    "answer_role": "Read the clue written by the first step before answering.",
-    "format": "Follow the format of the worked examples exactly.",
-    "misformat": "Copy what the worked examples do, even when they give no clue.",
+FACTS: dict[str, dict[str, str]] = {
+    stage: {
+        "rule": "The answer is the letter a followed by the number of the question.",
+        "hint_role": "Write a short clue in the hint that the answer step will read.",
+        "answer_role": "Read the clue in the hint before you answer the question.",
+        "format": f"Give the {stage} in exactly the format of the worked examples.",
+        "misformat": f"Copy the {stage} of the worked examples, even when they give no clue.",
+    }
+    for stage in ("hint", "answer")
 }
-"""The sentences a proposer may write, each standing for one thing it learned."""
+"""The sentences a proposer may write for a step, each standing for one thing it learned."""
 FACT_VALUES: dict[str, dict[str, float]] = {
     "hint": {"rule": 0.3, "hint_role": 2.0, "answer_role": 0.0, "format": 0.7, "misformat": -1.0},
     "answer": {"rule": 2.4, "hint_role": 0.0, "answer_role": 0.4, "format": 0.7, "misformat": -1.0},
@@ -75,13 +80,13 @@ TIP_SENTENCES: dict[str, str] = {
     "high_stakes": "Lives depend on this answer, so panic if unsure!",
     "persona": "You are an expert puzzle solver.",
 }
-TIP_VALUES: dict[str, float] = {"none": 0.0, "creative": -0.3, "simple": 0.4,
-                                "description": 0.1, "high_stakes": -0.6, "persona": 0.0}
+TIP_VALUES: dict[str, float] = {"none": 0.0, "creative": -0.4, "simple": 0.6,
+                                "description": 0.1, "high_stakes": -1.0, "persona": 0.0}
 STYLES = {"keywords": "keywords", "sentence": "one sentence"}
 """The clue styles a proposal may ask for (hint) or expect (answer), and how it says them."""
 STYLE_SENTENCES: dict[str, dict[str, str]] = {
-    "hint": {style: f"Write the clue as {words}." for style, words in STYLES.items()},
-    "answer": {style: f"The clue comes as {words}." for style, words in STYLES.items()},
+    "hint": {style: f"Write the clue in the hint as {words}." for style, words in STYLES.items()},
+    "answer": {style: f"The clue in the hint comes as {words}." for style, words in STYLES.items()},
 }
 CLUE_VALUE = {"matched": 1.5, "unstyled": 0.6, "mismatched": -1.0, "none": -1.5}
 """What the hint adds to the answer step: a clue in the style it reads, a clue when it reads
@@ -90,9 +95,12 @@ GOOD_DEMO, LABELED_DEMO, BAD_DEMO, MAX_DEMO_VALUE = 0.35, 0.15, -0.6, 1.2
 """A right demo of the whole step, a right answer without its hint, a wrong demo; the cap."""
 SHARED_DRAW = 0.8
 """How often a step's draw on an example is the one every prompt shares (else its own)."""
-SHOWN, UNSHOWN, WRONG_FORMAT, KEEP_FROM_HISTORY = 0.6, 0.1, 0.6, 0.9
-"""How likely a proposer writes a fact it was shown, one it was not shown, a wrong format
-after wrong demos, and each fact of the best earlier instruction it was shown."""
+SHOWN, UNSHOWN = 0.6, {"rule": 0.0, "hint_role": 0.1, "answer_role": 0.1, "format": 0.1}
+"""How likely a proposer writes a fact it was shown, and one it was not shown (a lucky guess;
+the rule cannot be guessed)."""
+WRONG_FORMAT, KEEP_FROM_HISTORY = 0.6, 0.9
+"""How likely a proposer writes a wrong format after wrong demos, and each fact of the best
+earlier instruction it was shown."""
 
 DATASET_SUMMARY = ("Questions are tokens like q12 and every answer is the letter a followed by "
                    "the number of the question.")
@@ -124,7 +132,7 @@ class Instruction:
 
     @classmethod
     def parse(cls, text: str, stage: str) -> Instruction:
-        facts = frozenset(name for name, sentence in FACTS.items() if sentence in text)
+        facts = frozenset(name for name, sentence in FACTS[stage].items() if sentence in text)
         style = next((s for s, sentence in STYLE_SENTENCES[stage].items() if sentence in text), None)
         tip = next((t for t, sentence in TIP_SENTENCES.items() if sentence in text), "none")
         return cls(facts, style, tip)
@@ -132,14 +140,18 @@ class Instruction:
     def skill(self, stage: str) -> float:
         return (sum(FACT_VALUES[stage][fact] for fact in self.facts) + TIP_VALUES[self.tip])
 
-    def render(self, stage: str, variant: int) -> str:
-        parts = [f"Solve the {stage} step (draft {variant})."]
-        parts += [FACTS[fact] for fact in sorted(self.facts)]
+    def sentences(self, stage: str) -> list[str]:
+        """What the instruction says beyond its opening: facts, clue style, tip."""
+        parts = [FACTS[stage][fact] for fact in sorted(self.facts)]
         if self.style:
             parts.append(STYLE_SENTENCES[stage][self.style])
         if self.tip in TIP_SENTENCES:
             parts.append(TIP_SENTENCES[self.tip])
-        return " ".join(parts)
+        return parts
+
+    def render(self, stage: str, variant: int) -> str:
+        return " ".join([f"Read the question and write the {stage} (draft {variant}).",
+                         *self.sentences(stage)])
 
 
 def clue(style: str | None) -> str:
@@ -223,14 +235,14 @@ class LandscapeLM(BaseLM):
                    for stage in STAGES}
         return float(_accuracies(options, examples)[0, 0])
 
-    def best_accuracy(self, candidates: Candidates, examples: Sequence[Example]) -> float:
-        """The highest expected score on ``examples`` over every configuration of
-        ``candidates`` (each predictor's instruction and demo-set candidates)."""
+    def accuracies(self, candidates: Candidates, examples: Sequence[Example]) -> np.ndarray:
+        """The expected score on ``examples`` of every configuration of ``candidates`` (each
+        predictor's instruction and demo-set candidates), flat and in no particular order."""
         options = {stage: [(instruction, demos)
                            for instruction in candidates.predictors[stage].instructions
                            for demos in candidates.predictors[stage].demo_sets]
                    for stage in STAGES}
-        return float(_accuracies(options, examples).max())
+        return _accuracies(options, examples).ravel()
 
     # The LM ------------------------------------------------------------------------------
     def _generate(self, request: LMRequest) -> LMResponse:
@@ -243,10 +255,14 @@ class LandscapeLM(BaseLM):
         label = prompt.rsplit("\n", 1)[-1]
         if label in ("Hint:", "Answer:"):
             return self._step(label[:-1].lower(), blocks)
-        if label == "Proposed Instruction:":
+        if label in ("Proposed Instruction:", "Additional Guidance:"):
             with self._lock:
                 self.proposer_prompts.append(prompt)
-            return self._propose(_fields(blocks[1], blocks[-1]), rollout)
+            stage, learned = self._learn(_fields(blocks[1], blocks[-1]), rollout)
+            if label == "Additional Guidance:":  # one sentence of what it learned
+                said = learned.sentences(stage) or ["Read the question with care."]
+                return said[int(unit_hash(rollout, "guidance") * len(said))]
+            return learned.render(stage, int(unit_hash(rollout, "variant") * 10_000))
         if label == "Observations:":
             return "COMPLETE" if "letter a" in blocks[-1] else DATASET_SUMMARY
         if label == "Summary:":
@@ -273,8 +289,9 @@ class LandscapeLM(BaseLM):
             return clue(Instruction.parse(instruction, stage).style) if success else "no clue"
         return f"a{number}" if success else "wrong"
 
-    def _propose(self, fields: dict[str, str], rollout: str) -> str:
-        """An instruction whose facts depend on what the proposer was shown (see the module)."""
+    def _learn(self, fields: dict[str, str], rollout: str) -> tuple[str, Instruction]:
+        """The step a proposal is for, and what its instruction will say: facts that depend on
+        what the proposer was shown (see the module), a clue style and the tip."""
         match = _OUTPUT.search(fields.get("basic instruction", ""))
         stage = match.group(1) if match and match.group(1) in STAGES else "answer"
         start = _best_shown(fields.get("previous instructions", ""), stage)
@@ -282,7 +299,7 @@ class LandscapeLM(BaseLM):
         def writes(fact: str, shown: bool) -> bool:
             if fact in start.facts and unit_hash(rollout, "keep", fact) < KEEP_FROM_HISTORY:
                 return True
-            return unit_hash(rollout, fact) < (SHOWN if shown else UNSHOWN)
+            return unit_hash(rollout, fact) < (SHOWN if shown else UNSHOWN[fact])
 
         facts = set()
         if writes("rule", "letter a" in fields.get("dataset description", "")):
@@ -300,8 +317,7 @@ class LandscapeLM(BaseLM):
         keeps_style = start.style and unit_hash(rollout, "keep", "style") < KEEP_FROM_HISTORY
         style = start.style if keeps_style else list(STYLES)[int(unit_hash(rollout, "style") * len(STYLES))]
         tip = next((t for t, text in TIPS.items() if text and text == fields.get("tip")), "none")
-        return Instruction(frozenset(facts), style, tip).render(
-            stage, int(unit_hash(rollout, "variant") * 10_000))
+        return stage, Instruction(frozenset(facts), style, tip)
 
 
 def _best_shown(history: str, stage: str) -> Instruction:
