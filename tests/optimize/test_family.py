@@ -117,7 +117,7 @@ def test_opro_proposer_sees_earlier_instructions_with_their_scores(tmp_path, gro
     assert "Previous Instructions:" in prompts[0] and len(re.findall("Score:", prompts[0])) == 1
 
 
-def test_mipro_plus_plus_learns_proposal_hyperparameters_and_reports_importances(tmp_path):
+def test_mipro_plus_plus_credits_scores_to_its_proposal_settings_and_reports_importances(tmp_path):
     lm = SimulatedLM()
     optimizer, _ = run("mipro++", tmp_path, lm)
     result = optimizer.result
