@@ -63,8 +63,8 @@ class Outcome:
 
 def optimize(kind: str, seed: int, folder: Path, mipro_calls: int | None = None) -> Outcome:
     """One run of ``kind`` on the landscape. Random search is MIPRO with every trial sampled
-    at random; bootstrap random search gets more demo sets than ``mipro_calls`` (MIPRO's LM
-    calls at this seed) can score, and that cap."""
+    at random; bootstrap random search gets MIPRO's settings and ``mipro_calls`` (MIPRO's LM
+    calls at this seed) as its cap."""
     lm = LandscapeLM()
     storage = f"sqlite:///{folder / f'{kind}-{seed}.db'}"
     options = dict(SETTINGS, task_lm=lm, seed=seed, storage=storage, run_name=f"{kind}-{seed}",
@@ -74,8 +74,7 @@ def optimize(kind: str, seed: int, folder: Path, mipro_calls: int | None = None)
     elif kind == "random_search":
         optimizer = MIPRO(exact_answer, n_startup_trials=SEARCH_TRIALS, **options)
     elif kind == "bootstrap_random_search":
-        optimizer = BootstrapRandomSearch(exact_answer, **{
-            **options, "num_candidates": 40, "max_lm_calls": mipro_calls})
+        optimizer = BootstrapRandomSearch(exact_answer, max_lm_calls=mipro_calls, **options)
     else:
         optimizer = MIPROPlusPlus(exact_answer, **{**options, "num_trials": PROPOSAL_TRIALS})
     program = optimizer.compile(SimulatedProgram(), TRAIN, VAL[:100] if kind == "mipro++" else VAL)
@@ -144,10 +143,13 @@ def test_mipro_beats_random_search_over_its_candidates_at_equal_budget(run):
 
 
 def test_mipro_beats_bootstrap_random_search_at_equal_budget(run):
+    """Bootstrap random search with MIPRO's settings and MIPRO's LM calls as its cap (it ends
+    after its demo sets, under the cap: asked for enough sets to spend the cap, it shares the
+    few passing traces out among them and scores lower, see benchmarks/optimizer_family.py)."""
     mipro, bootstrap = run("mipro"), run("bootstrap_random_search")
     for ours, theirs in zip(mipro, bootstrap):
-        assert 0.9 * ours.lm_calls <= theirs.lm_calls <= ours.lm_calls  # it spent MIPRO's budget
-        assert theirs.stopped_by_budget
+        assert theirs.lm_calls <= ours.lm_calls
+        assert not theirs.kept_program_as_given
     mean_mipro = statistics.mean(o.test_score for o in mipro)
     mean_bootstrap = statistics.mean(o.test_score for o in bootstrap)
     assert mean_mipro > mean_bootstrap + 0.1, (mean_mipro, mean_bootstrap)
