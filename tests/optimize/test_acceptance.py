@@ -63,7 +63,8 @@ class Outcome:
 
 def optimize(kind: str, seed: int, folder: Path, mipro_calls: int | None = None) -> Outcome:
     """One run of ``kind`` on the landscape. Random search is MIPRO with every trial sampled
-    at random; bootstrap random search gets MIPRO's settings and ``mipro_calls`` (MIPRO's LM
+    at random, none stopped early (pruning would stop its many poor trials and leave it fewer
+    LM calls than MIPRO); bootstrap random search gets MIPRO's settings and ``mipro_calls`` (MIPRO's LM
     calls at this seed) as its cap."""
     lm = LandscapeLM()
     storage = f"sqlite:///{folder / f'{kind}-{seed}.db'}"
@@ -72,7 +73,7 @@ def optimize(kind: str, seed: int, folder: Path, mipro_calls: int | None = None)
     if kind == "mipro":
         optimizer: Optimizer = MIPRO(exact_answer, **options)
     elif kind == "random_search":
-        optimizer = MIPRO(exact_answer, n_startup_trials=SEARCH_TRIALS, **options)
+        optimizer = MIPRO(exact_answer, n_startup_trials=SEARCH_TRIALS, prune=False, **options)
     elif kind == "bootstrap_random_search":
         optimizer = BootstrapRandomSearch(exact_answer, max_lm_calls=mipro_calls, **options)
     else:
@@ -133,8 +134,9 @@ def test_mipro_beats_random_search_over_its_candidates_at_equal_budget(run):
     mipro, random = run("mipro"), run("random_search")
     for ours, theirs in zip(mipro, random):
         # Random search gets at least MIPRO's budget (MIPRO repeats configurations, and
-        # examples a configuration already passed through are not run again).
-        assert ours.lm_calls <= theirs.lm_calls <= 1.2 * ours.lm_calls
+        # examples a configuration already passed through are not run again; it stops
+        # hopeless trials early).
+        assert ours.lm_calls <= theirs.lm_calls <= 1.5 * ours.lm_calls
         assert theirs.candidates == ours.candidates
         assert not theirs.kept_program_as_given
     differences = [ours.test_score - theirs.test_score for ours, theirs in zip(mipro, random)]
