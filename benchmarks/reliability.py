@@ -216,7 +216,7 @@ def fault_run(name: str, scenario: dict[str, Any], *, max_lm_calls: int, attempt
                 continue
             result = optimizer.result
             break
-    wrong = mis_scored(result, valset()) if result is not None else []
+    wrong = mis_scored(result, valset(), trainset()) if result is not None else []
     counted = budget_used(storage)
     return {
         "scenario": name, **{k: v for k, v in scenario.items() if k != "outage"},

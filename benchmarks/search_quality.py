@@ -5,8 +5,10 @@ examples (capped by ``--max-train`` / ``--max-val``), then scores the unoptimize
 program on the held-out test examples (capped by ``--max-test``). Each run writes one JSON record
 to ``--out`` with the test score and per-example results, the reported validation score
 ``val_best`` (so the val -> test gap can be read) and the search's best full score, how the
-final program was chosen (``selection``), the proposals the filter rejected, the LM calls, the
-demo-set overlap and the hash of the ``src/`` tree it ran with; finished records of the same
+final program was chosen (``selection``), the test score of the search's best configuration
+(``test_search_best``: what the optimizer would return without selection, with per-example
+results), the proposals the filter rejected, the LM calls, the demo-set overlap and the hash
+of the ``src/`` tree it ran with; finished records of the same
 ``src/`` hash are skipped, so the command resumes. A summary table (``summary.json``) compares each label (``--label``, e.g. "before" and "after").
 
     python -m benchmarks.search_quality --label after --tasks iris scone wine breast_cancer
@@ -25,6 +27,8 @@ from typing import Any
 import mipro
 from mipro.evaluate import Evaluate
 from mipro.lm.cache import SQLiteCache
+from mipro.optimize.run.candidates import build_program
+from mipro.optimize.select import best_full_evaluation
 from mipro.tasks import load_task
 
 from benchmarks.paper.provenance import src_hash
@@ -78,6 +82,8 @@ def run_one(task_name: str, seed: int, args: argparse.Namespace, out: Path) -> d
     result = optimizer.result
     evaluate = Evaluate(testset, task.metric, lm=lm, display_progress=False)
     before, after = evaluate(task.make_program()), evaluate(optimized)
+    search_best = best_full_evaluation(result.full_evaluations).configuration
+    unselected = evaluate(build_program(task.make_program(), result.candidates, search_best))
     cache.close()
     return {
         "label": args.label, "task": task_name, "seed": seed, "src_hash": src_hash(),
@@ -88,10 +94,12 @@ def run_one(task_name: str, seed: int, args: argparse.Namespace, out: Path) -> d
         "lm_calls": usage_calls(result), "seconds": round(seconds, 1),
         "demo_overlap": demo_overlap(result),
         "val_search_best": max(e.score for e in result.full_evaluations),
+        "test_search_best": unselected.score,
         "selection": None if result.selection is None else result.selection.as_dict(),
         "rejected_proposals": dict(result.rejected_proposals),
         "test_examples_unoptimized": per_example(before),
         "test_examples_optimized": per_example(after),
+        "test_examples_search_best": per_example(unselected),
     }
 
 
@@ -109,6 +117,9 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
                 "seeds": sorted(r["seed"] for r in rows),
                 "test_unoptimized": _mean(r["test_unoptimized"] for r in rows),
                 "test_optimized": _mean(r["test_optimized"] for r in rows),
+                "test_search_best": _mean(r.get("test_search_best", r["test_optimized"]) for r in rows),
+                "kept_as_given": sum(bool(r.get("selection")) and r["selection"]["chosen"] is None
+                                     for r in rows),
                 "val_best": _mean(r["val_best"] for r in rows),
                 "gap_val_minus_test": _mean(r["gap_val_minus_test"] for r in rows),
                 "task_lm_calls": _mean(r["lm_calls"].get("task_lm", 0) for r in rows),

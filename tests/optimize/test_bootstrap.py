@@ -60,13 +60,13 @@ def test_demo_sets_from_100_examples_overlap_little_across_seeds():
     for seed in range(5):
         lm = classifier_lm(0.5, train)
         sets = bootstrap_demo_sets(Classifier(lm), train, label_match, BootstrapRequest(num_sets=6),
-                                   seed=seed, display_progress=False)
+                                   seed=seed, display_progress=False).demo_sets
         assert [len(s) for s in sets["classify"]] == [0, 4, 4, 4, 4, 4]
         assert demo_set_overlap(sets) <= 0.25
     for seed in range(5):  # two stages, a quarter of the runs passing
         sets = bootstrap_demo_sets(SimulatedProgram(SimulatedLM(base=0.5)), make_examples(100),
                                    exact_answer, BootstrapRequest(num_sets=6), seed=seed,
-                                   display_progress=False)
+                                   display_progress=False).demo_sets
         assert all(sets["hint"][2:]) and demo_set_overlap(sets) <= 0.25
 
 
@@ -74,7 +74,7 @@ def test_labeled_demos_are_balanced_across_labels():
     train = labeled_examples(100)
     sets = bootstrap_demo_sets(Classifier(classifier_lm(0.5, train)), train, label_match,
                                BootstrapRequest(num_sets=6, max_labeled_demos=6), seed=0,
-                               display_progress=False)
+                               display_progress=False).demo_sets
     for demos in sets["classify"][1:]:
         counts = Counter(demo["label"] for demo in demos)
         assert set(counts) == set(LABELS) and max(counts.values()) - min(counts.values()) <= 1
@@ -88,7 +88,7 @@ def test_a_str_output_with_few_values_counts_as_categorical():
     program = Module()
     program.answer = Predict("question -> answer", lm=ScriptedLM(lambda r: " maybe"))
     sets = bootstrap_demo_sets(program, train, exact_answer, BootstrapRequest(num_sets=2),
-                               seed=3, display_progress=False)
+                               seed=3, display_progress=False).demo_sets
     assert Counter(demo["answer"] for demo in sets["answer"][1]) == {"yes": 2, "no": 2}
 
 
@@ -101,16 +101,28 @@ def test_bootstrapping_stops_once_every_set_can_be_filled():
     assert len(good.requests) < 2 * 4 * 4  # far below the budget: most runs pass
     hopeless = classifier_lm(0.0, train)
     sets = bootstrap_demo_sets(Classifier(hopeless), train, label_match, request, seed=0,
-                               display_progress=False)
+                               display_progress=False).demo_sets
     assert len(hopeless.requests) == bootstrap_budget(request, 100)  # never more than the budget
     assert all(len(demos) == 4 for demos in sets["classify"][1:])  # labeled demos fill the sets
+
+
+@pytest.mark.parametrize("pass_rate", [0.3, 1.0])
+def test_shown_is_every_training_example_an_lm_saw(pass_rate):
+    train = labeled_examples(100)
+    lm = classifier_lm(pass_rate, train)
+    built = bootstrap_demo_sets(Classifier(lm), train, label_match, BootstrapRequest(num_sets=6),
+                                seed=1, display_progress=False)
+    asked = {re.findall(r"Text: (\S+)", request.prompt)[-1] for request in lm.requests}
+    in_demos = {demo["text"] for sets in built.demo_sets.values() for demos in sets for demo in demos}
+    assert {train[i].text for i in built.shown} == asked | in_demos
+    assert 0 < len(built.shown) < 100  # the rest is left for selection to confirm on
 
 
 def test_no_traced_sets_means_no_bootstrapping_runs():
     train = labeled_examples(20)
     lm = classifier_lm(1.0, train)
     sets = bootstrap_demo_sets(Classifier(lm), train, label_match, BootstrapRequest(num_sets=2),
-                               seed=0, display_progress=False)
+                               seed=0, display_progress=False).demo_sets
     assert lm.requests == [] and len(sets["classify"]) == 2
 
 

@@ -63,9 +63,10 @@ def test_no_configuration_scores_an_example_twice(tmp_path):
     scored |= {(configuration_key({**baseline, **trial.configuration}), i)
                for trial in result.trials for i in trial.minibatch_ids}
     runs = 20 * len(result.full_evaluations) + 20 * len(result.trials)
+    assert len(result.full_evaluations) >= 3 and len(scored) < runs
     for configuration in [baseline] + [c.configuration for c in result.selection.contenders]:
         scored |= {(configuration_key(configuration), i) for i in held_out}
-    assert len(result.full_evaluations) >= 3 and len(scored) < runs
+        scored |= {(configuration_key(configuration), f"train {i}") for i in result.selection.train_ids}
     assert result.usage.task_lm.calls == 2 * len(scored)
 
 

@@ -89,9 +89,11 @@ def test_bootstrap_random_search_scores_each_demo_set_on_all_search_examples(tmp
         (scores[k] for k in (1, 2, 3, 4) if scores[k] >= scores[0]), reverse=True)[:len(result.selection.contenders)]
     held_out = len(result.selection.holdout_ids)
     # The whole bootstrap budget (few runs pass here: 4 runs per traced demo, 4 x 4 x 3 sets),
-    # then 5 full evaluations on the search's examples, then selection on the held-out ones.
+    # then 5 full evaluations on the search's examples, then selection on the held-out ones and
+    # the unseen training examples.
+    compared = result.selection.examples.size
     assert result.usage.task_lm.calls == 2 * (48 + 5 * (len(VAL) - held_out)
-                                              + held_out * len(held_out_scorings(result)))
+                                              + compared * len(held_out_scorings(result)))
 
 
 @pytest.mark.parametrize("grounded", [False, True])
@@ -231,7 +233,10 @@ def test_bootstrap_random_search_resumes_without_bootstrapping_again(tmp_path):
     resumed, _ = run("bootstrap_random_search", tmp_path, lm)
     assert resumed.result.trials[0] == stopped.result.trials[0] and len(resumed.result.trials) == 3
     new_held_out = len(set(held_out_scorings(resumed.result)) - set(held_out_scorings(stopped.result)))
-    assert lm.usage.calls == 2 * 20 * (2 + new_held_out)  # only sets 2 and 3, and their selection
+    # only sets 2 and 3, and their selection (on the training examples the stopped run's budget
+    # could pay for, stored with it)
+    assert resumed.result.selection.train_ids == stopped.result.selection.train_ids
+    assert lm.usage.calls == 2 * (20 * 2 + new_held_out * resumed.result.selection.examples.size)
 
 
 def test_teacher_lm_produces_the_bootstrapped_traces_within_the_budget(tmp_path):

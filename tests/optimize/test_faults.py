@@ -170,7 +170,7 @@ def test_lm_outage_stops_the_run_unscored_and_a_rerun_resumes(tmp_path, down_fro
     optimizer, _ = optimize(tmp_path, Outage(down_from=math.inf))  # the same LM, back up
     result = optimizer.result
     assert len(result.trials) == 6
-    assert mis_scored(result, VAL) == []
+    assert mis_scored(result, VAL, TRAIN) == []
 
 
 class Rejecting(SimulatedLM):
@@ -266,7 +266,7 @@ def test_short_outage_in_every_stage_never_becomes_a_score(tmp_path):
     else:
         optimizer, _ = optimize(tmp_path, Outage(down_from=math.inf))
     assert len(optimizer.result.trials) == 6
-    assert mis_scored(optimizer.result, VAL) == []
+    assert mis_scored(optimizer.result, VAL, TRAIN) == []
     assert not any(math.isnan(e.score) for e in optimizer.result.full_evaluations)
 
 

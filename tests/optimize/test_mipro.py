@@ -99,8 +99,8 @@ def test_killed_run_resumes_without_redoing_finished_trials(tmp_path):
     assert len(after) == 12
     # Nothing finished was redone: no proposals, no bootstrapping, no baseline evaluation;
     # only the 5 remaining trials, the final full evaluation (on the 50 search examples) and
-    # selection (on the 50 held-out ones) ran, 2 LM calls an example, and no configuration ran
-    # an example twice in this process.
+    # selection (on the 50 held-out ones and the unseen training examples) ran, 2 LM calls an
+    # example, and no configuration ran an example twice in this process.
     result = optimizer.result
     usage = result.usage
     assert usage.prompt_lm.calls == 0
@@ -114,6 +114,7 @@ def test_killed_run_resumes_without_redoing_finished_trials(tmp_path):
                for i in range(len(VAL)) if i not in held_out}
     for configuration in [result.candidates.baseline()] + [c.configuration for c in result.selection.contenders]:
         scored |= {(configuration_key(configuration), i) for i in held_out}
+        scored |= {(configuration_key(configuration), f"train {i}") for i in result.selection.train_ids}
     assert usage.task_lm.calls == 2 * len(scored)
     assert [t.state.name for t in study.trials].count("FAIL") == 1
 

@@ -40,6 +40,6 @@ def test_server_outage_mid_run_is_never_scored_and_a_rerun_completes(tmp_path, o
         server.end_outage()  # the user brings the server back and runs the same command again
         result = served_run(tmp_path, server)
     assert len(result.trials) == 6
-    assert mis_scored(result, VAL) == []
+    assert mis_scored(result, VAL, TRAIN) == []
     assert stopped_at >= outage.after_requests
     assert server.requests > stopped_at

@@ -67,8 +67,9 @@ def tiered_lm():
 
 
 def optimize(tmp_path, lm, seed, **kwargs):
-    optimizer = MIPRO(exact_answer, task_lm=lm, seed=seed, verbose=False, run_name=f"seed{seed}",
-                      storage=f"sqlite:///{tmp_path / 'study.db'}", **{**SETTINGS, **kwargs})
+    optimizer = MIPRO(exact_answer, task_lm=lm, seed=seed, verbose=False,
+                      storage=f"sqlite:///{tmp_path / 'study.db'}",
+                      **{"run_name": f"seed{seed}", **SETTINGS, **kwargs})
     return optimizer, optimizer.compile(SimulatedProgram(), TRAIN, VAL)
 
 
@@ -114,10 +115,14 @@ def test_reported_score_and_interval_come_from_examples_no_minibatch_used(tmp_pa
     assert len(holdout) == len(VAL) // 2
     for trial in result.trials:
         assert holdout.isdisjoint(trial.minibatch_ids)
-    # The reported score is the chosen program's mean on exactly those examples.
-    rescored = Evaluate(VAL, exact_answer, lm=lm, display_progress=False)(program, ids=sorted(holdout))
-    assert result.best_score == rescored.score
-    assert result.selection.score_interval == wilson_interval(rescored.score, len(holdout), 0.9)
+    # The reported score is the chosen program's mean on exactly those examples and the unseen
+    # training examples that topped them up.
+    train_ids = result.selection.train_ids
+    assert 0 < len(train_ids) <= len(TRAIN) and len(set(train_ids)) == len(train_ids)
+    scores = [r.score for dataset, ids in ((VAL, sorted(holdout)), (TRAIN, train_ids))
+              for r in Evaluate(dataset, exact_answer, lm=lm, display_progress=False)(program, ids=ids).results]
+    assert result.best_score == sum(scores) / len(scores)
+    assert result.selection.score_interval == wilson_interval(result.best_score, len(scores), 0.9)
     low, high = result.selection.score_interval
     assert low < result.best_score < high
 
@@ -127,7 +132,8 @@ def test_the_output_says_what_was_chosen_and_why(tmp_path, capsys):
                       storage=f"sqlite:///{tmp_path / 'study.db'}", **SETTINGS)
     optimizer.compile(SimulatedProgram(), TRAIN, VAL)
     output = capsys.readouterr().err
-    assert "Selection on 30 held-out validation examples" in output
+    train = len(optimizer.result.selection.train_ids)
+    assert f"Selection on 30 held-out validation and {train} unseen training examples" in output
     assert "Kept the program as given" in output or "it beats the program as given" in output
     assert "Held-out score of the chosen program" in output and "90% interval" in output
 
@@ -142,7 +148,35 @@ def test_held_out_scores_are_stored_and_never_scored_again(tmp_path):
                         if configuration_key(c.configuration) in scored][:len(rescored)]
     new_full = len(again.result.full_evaluations) - len(first.result.full_evaluations)
     new_held_out = len(again.result.selection.contenders) - len(rescored)
-    assert lm.usage.calls == 2 * 30 * (new_full + new_held_out)  # 30 search and 30 held-out examples
+    selected = 30 + len(first.result.selection.train_ids)  # held-out and unseen training examples
+    assert lm.usage.calls == 2 * (30 * new_full + selected * new_held_out)
+
+
+class RecordingLM(SimulatedLM):
+    """The simulated LM, keeping every prompt it answers."""
+
+    def __init__(self):
+        super().__init__()
+        self.prompts = []
+
+    def _generate(self, request):
+        self.prompts.append(request.prompt or "")
+        return super()._generate(request)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_training_examples_selection_adds_were_never_shown_to_an_lm(tmp_path, seed):
+    """A run that selects on validation examples only shows the LM every example the run uses
+    besides selection's: none of the training examples the default run tops up with is among
+    them (not run while bootstrapping, in no demo, not in the dataset summary)."""
+    shown = RecordingLM()
+    optimize(tmp_path, shown, seed, selection_examples=0, run_name="val-only")
+    seen = {int(n) for prompt in shown.prompts for n in re.findall(r"\bq(\d+)\b", prompt)}
+    optimizer, _ = optimize(tmp_path, SimulatedLM(), seed)
+    train_ids = optimizer.result.selection.train_ids
+    assert len(train_ids) >= 10
+    assert seen.isdisjoint(train_ids)  # TRAIN's example i asks "q<i>"
+    assert len(seen & set(range(len(TRAIN)))) > 20  # bootstrapping and demos did show others
 
 
 def test_a_valset_too_small_to_hold_out_from_is_refused_before_any_lm_call(tmp_path):
@@ -152,7 +186,7 @@ def test_a_valset_too_small_to_hold_out_from_is_refused_before_any_lm_call(tmp_p
               **SETTINGS).compile(SimulatedProgram(), TRAIN, VAL[:1])
     assert lm.usage.calls == 0
     for option, value in (("holdout_fraction", 1.0), ("selection_confidence", 0.0),
-                          ("selection_configurations", 0)):
+                          ("selection_configurations", 0), ("selection_examples", -1)):
         with pytest.raises(ConfigurationError, match=option):
             MIPRO(exact_answer, **{option: value})
 

@@ -95,7 +95,7 @@ def test_the_report_states_the_selection_decision_and_its_confidence(finished_ru
     page = write_report(run, tmp_path / "report.html").read_text()
     selection = optimizer.result.selection
     low, high = selection.score_interval
-    assert (f"<p id='selection-decision'>On the {len(selection.holdout_ids)} held-out examples, at "
+    assert (f"<p id='selection-decision'>On the {selection.examples.describe()}, at "
             f"90% confidence: {html.escape(selection.reason)}. The chosen program scores "
             f"{selection.chosen_score:.3f} on them (90% interval {low:.3f} to {high:.3f}).</p>"
             ) in page

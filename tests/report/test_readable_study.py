@@ -87,7 +87,7 @@ def test_load_run_reads_the_selection_and_its_held_out_scores_back_from_the_stud
     run = load_run(name, storage)
     selection = optimizer.result.selection
     assert run.result.selection == selection and selection.contenders
-    size = len(selection.holdout_ids)
+    size = selection.examples.size
     reference = run.held_out(run.baseline().configuration)
     assert len(reference) == size
     assert sum(reference) / size == pytest.approx(selection.baseline_holdout_score)
@@ -141,7 +141,7 @@ def test_show_prints_the_winner_against_the_original(finished_run):
     from mipro.report import show_run
 
     storage, name, optimizer, _ = finished_run
-    console = Console(record=True, width=200)
+    console = Console(record=True, width=400)
     show_run(load_run(name, storage), console)
     text = console.export_text()
     result = optimizer.result
@@ -152,7 +152,7 @@ def test_show_prints_the_winner_against_the_original(finished_run):
     assert f"optuna-dashboard {storage}" in text
     selection = result.selection
     assert f"Selection at 90% confidence: {selection.reason}" in text
-    assert f"Held-out comparison ({len(selection.holdout_ids)} examples)" in text
+    assert f"Held-out comparison ({selection.examples.size} examples)" in text
     run = load_run(name, storage)
     for contender in selection.contenders:
         better, worse, tied = run.against_baseline(contender.configuration)

@@ -149,6 +149,7 @@ def _outcome(result: OptimizationResult) -> dict[str, Any]:
                        "interval": [_number(bound) for bound in selection.score_interval] if selection else None,
                        "confidence": selection.confidence if selection else None,
                        "held_out_examples": len(selection.holdout_ids) if selection else 0,
+                       "unseen_train_examples": len(selection.train_ids) if selection else 0,
                        "failed_examples": winner.num_failed if winner else None},
         "kept_original": all(index == 0 for index in result.best_configuration.values()),
         "selection": _plain(selection.as_dict()) if selection else None,

@@ -15,7 +15,9 @@ repeating a few examples:
 
 Traces are collected batch by batch until every traced set can be filled, within the budget of
 ``bootstrap_budget`` training examples. ``Candidates.demo_set_overlap`` measures the result:
-the mean share of demos two sets of a predictor have in common.
+the mean share of demos two sets of a predictor have in common. ``Bootstrapped.shown`` names the
+training examples an LM saw (run, or shown as a labeled demo): selection may confirm its choice
+on the others (``select.py``).
 """
 
 from __future__ import annotations
@@ -62,6 +64,16 @@ class BootstrapRequest:
         return max(0, self.num_sets - 2) if self.max_bootstrapped_demos else 0
 
 
+@dataclass(frozen=True)
+class Bootstrapped:
+    """What bootstrapping built, and which training examples it showed to an LM."""
+
+    demo_sets: dict[str, tuple[DemoSet, ...]]
+    """Every predictor's demo sets; set 0 is the demos it came with."""
+    shown: frozenset[int]
+    """The training examples (indices) the program ran on or a demo set holds as labeled demos."""
+
+
 def bootstrap_budget(request: BootstrapRequest, num_examples: int) -> int:
     """The most training examples bootstrapping runs the program on (0: no traced sets).
 
@@ -87,7 +99,7 @@ def bootstrap_demo_sets(
     num_threads: int = 1,
     max_errors: int | None = None,
     display_progress: bool = True,
-) -> dict[str, tuple[DemoSet, ...]]:
+) -> Bootstrapped:
     """Demo-set candidates for every predictor of ``program`` (see the module docstring).
 
     Traces come from running the program (every predictor on ``teacher_lm`` when given) on a
@@ -99,9 +111,9 @@ def bootstrap_demo_sets(
     named = dict(program.named_predictors())
     given = {name: tuple(_plain(d) for d in p.demos) for name, p in named.items()}
     if request.max_bootstrapped_demos == 0 and request.max_labeled_demos == 0:
-        return {name: (given[name],) for name in named}
+        return Bootstrapped({name: (given[name],) for name in named}, frozenset())
     sizes = _traced_set_sizes(request, seed)
-    traces = _collect_traces(program, trainset, metric, request, sizes, seed=seed,
+    traces, ran = _collect_traces(program, trainset, metric, request, sizes, seed=seed,
                              teacher_lm=teacher_lm, num_threads=num_threads,
                              max_errors=max_errors, display_progress=display_progress)
     traced_sets = _allocate_traces(traces, sizes, seed)
@@ -123,7 +135,9 @@ def bootstrap_demo_sets(
             used[name].update(labeled)
             sets[name].append(traced + tuple(_labeled_demo(trainset[i], predictor.signature)
                                              for i in labeled))
-    return {name: tuple(demo_sets) for name, demo_sets in sets.items()}
+    shown = set(ran).union(*(counts for counts in used.values()))
+    return Bootstrapped({name: tuple(demo_sets) for name, demo_sets in sets.items()},
+                        frozenset(shown))
 
 
 @dataclass(frozen=True)
@@ -156,13 +170,14 @@ def _collect_traces(
     num_threads: int,
     max_errors: int | None,
     display_progress: bool,
-) -> list[_PassingTrace]:
+) -> tuple[list[_PassingTrace], list[int]]:
     """Passing traces from the first examples of a seeded shuffle of ``trainset``, batch by
-    batch, until ``_fillable`` says every traced set can be filled or the budget is spent.
-    The program's code may raise on ``max_errors`` of the examples run, over all batches."""
+    batch, until ``_fillable`` says every traced set can be filled or the budget is spent, and
+    the examples run. The program's code may raise on ``max_errors`` of the examples run, over
+    all batches."""
     budget = bootstrap_budget(request, len(trainset))
     if budget == 0:
-        return []
+        return [], []
     pool = _rng(seed, "bootstrap", "pool").sample(range(len(trainset)), budget)
     student = program.deepcopy()
     names_by_id = {id(p): name for name, p in student.named_predictors()}
@@ -199,7 +214,7 @@ def _collect_traces(
         raise EvaluationError(f"the program raised on every one of the {ran} examples of the "
                               "trainset it ran on while bootstrapping", failures=failures,
                               dataset="trainset")
-    return traces
+    return traces, pool[:ran]
 
 
 def _fillable(traces: list[_PassingTrace], sizes: list[int]) -> int:

@@ -64,11 +64,10 @@ def summarize_dataset(prompt_lm: LM, trainset: Sequence[Example], *, seed: int,
         "observations -> summary",
         instructions="Condense these observations about a dataset into two or three sentences.",
     ), lm=prompt_lm, max_tokens=150)
-    rng = random.Random(sub_seed(seed, "ground", "dataset_summary"))
-    pool = list(trainset)
-    rng.shuffle(pool)
+    pool = [trainset[i] for i in summarized_examples(len(trainset), seed=seed,
+                                                     batch_size=batch_size, max_batches=max_batches)]
     notes: list[str] = []
-    for start in range(0, min(len(pool), batch_size * max_batches), batch_size):
+    for start in range(0, len(pool), batch_size):
         batch = "\n".join(render_example(example) for example in pool[start:start + batch_size])
         reply = ask(observe, examples=batch, prior_observations=" ".join(notes) or "none")
         if reply is None or "COMPLETE" in reply.upper():
@@ -77,6 +76,15 @@ def summarize_dataset(prompt_lm: LM, trainset: Sequence[Example], *, seed: int,
     if not notes:
         return ""
     return ask(condense, observations=" ".join(notes)) or notes[0]
+
+
+def summarized_examples(num_examples: int, *, seed: int, batch_size: int = 5,
+                        max_batches: int = 3) -> list[int]:
+    """The training examples (indices, in order) that ``summarize_dataset`` may show the
+    prompt LM: the first batches of a seeded shuffle."""
+    order = list(range(num_examples))
+    random.Random(sub_seed(seed, "ground", "dataset_summary")).shuffle(order)
+    return order[:batch_size * max_batches]
 
 
 def summarize_program(prompt_lm: LM, program: Module) -> tuple[str, dict[str, str]]:

@@ -20,8 +20,13 @@ from mipro.errors import BudgetExhausted, ConfigurationError, LMError, RunInterr
 from mipro.evaluate import Metric
 from mipro.lm.base import LM
 from mipro.lm.context import active_lm
-from mipro.optimize.bootstrap import BootstrapRequest, bootstrap_budget, bootstrap_demo_sets
-from mipro.optimize.ground import ground
+from mipro.optimize.bootstrap import (
+    Bootstrapped,
+    BootstrapRequest,
+    bootstrap_budget,
+    bootstrap_demo_sets,
+)
+from mipro.optimize.ground import ground, summarized_examples
 from mipro.optimize.plan import Plan
 from mipro.optimize.propose import ProposalTally, propose_candidates
 from mipro.optimize.run.budget import BudgetedLM
@@ -61,6 +66,7 @@ from mipro.optimize.select import (
     label_strata,
     result_of,
     select,
+    selection_train_ids,
     split_holdout,
 )
 from mipro.optimize.split import split_data
@@ -110,9 +116,10 @@ class Optimizer:
 
     Selection: ``holdout_fraction`` of the validation set is held out from the search; the
     program as given and the search's best configuration (``selection_configurations``: more)
-    are scored on it, and the program as given is kept unless the configuration beats it with
-    ``selection_confidence`` (docs/selection.md). ``result.best_score`` is the chosen
-    program's score on those held-out examples, and ``result.selection`` says what was chosen
+    are scored on it, topped up to ``selection_examples`` examples with training examples no
+    LM was shown during the run, and the program as given is kept unless the configuration
+    beats it with ``selection_confidence`` (docs/selection.md). ``result.best_score`` is the
+    chosen program's score on those examples, and ``result.selection`` says what was chosen
     and why.
 
     Failures are never scores of the configuration being tried, except the prompt's own: a
@@ -159,6 +166,7 @@ class Optimizer:
         holdout_fraction: float = 0.5,
         selection_configurations: int = 1,
         selection_confidence: float = 0.9,
+        selection_examples: int = 100,
         max_lm_calls: int | None = None,
         max_valset: int | None = None,
         run_name: str | None = None,
@@ -181,6 +189,7 @@ class Optimizer:
                                    ("n_jobs", n_jobs, 1),
                                    ("heartbeat_interval", heartbeat_interval, 1),
                                    ("max_bootstrapped_demos", max_bootstrapped_demos, 0),
+                                   ("selection_examples", selection_examples, 0),
                                    ("max_labeled_demos", max_labeled_demos, 0)):
             _check_int(name, value, least=least)
         for name, optional, least in (("num_candidates", num_candidates, 1),
@@ -199,7 +208,8 @@ class Optimizer:
         resolve_counts(auto, 1, num_candidates, num_trials)  # fail early on a bad preset
         self.selection = SelectionSettings(holdout_fraction=holdout_fraction,
                                            configurations=selection_configurations,
-                                           confidence=selection_confidence)
+                                           confidence=selection_confidence,
+                                           examples=selection_examples)
         self.metric, self.plan = metric, plan
         self.task_lm, self.prompt_lm, self.teacher_lm = task_lm, prompt_lm, teacher_lm
         self.auto, self.num_candidates, self.num_trials = auto, num_candidates, num_trials
@@ -239,10 +249,13 @@ class Optimizer:
             self._say("The LM-call budget ran out before the search; returning the program as given.")
             self.result = _empty_result(run)
             return program.deepcopy()
+        train_ids = selection_train_ids(built.get("unseen_train", ()), self.selection,
+                                        len(run.holdout_ids), self.seed)
         with self._stop_on_lm_failure(run, "during the search"), metered(run.study, "search", run.lms):
             search = self._search(run, candidates, groundings)
         with self._stop_on_lm_failure(run, "while scoring on the held-out examples"):
-            return self._select(program, run, search, ProposalTally(**built))
+            tally = ProposalTally(rejected=built.get("rejected", {}), skipped=built.get("skipped", 0))
+            return self._select(program, run, search, tally, train_ids)
 
     def run_settings(self) -> dict[str, Any]:
         """The options that shape the run (not where, or with how many threads, this process
@@ -256,26 +269,32 @@ class Optimizer:
             "max_labeled_demos": self.max_labeled_demos, "metric_threshold": self.metric_threshold,
             "seed": self.seed, "holdout_fraction": self.selection.holdout_fraction,
             "selection_configurations": self.selection.configurations,
-            "selection_confidence": self.selection.confidence, "max_lm_calls": self.max_lm_calls,
+            "selection_confidence": self.selection.confidence,
+            "selection_examples": self.selection.examples, "max_lm_calls": self.max_lm_calls,
             "max_valset": self.max_valset, "max_errors": self.max_errors, "prune": self.prune,
         }
 
     def _build_candidates(self, run: Run) -> tuple[Candidates, dict[str, Grounding], dict[str, Any]]:
         """Stages 1 to 3, run by one process of the run (a resumed run reads their result),
-        with what became of the proposals (a ``ProposalTally`` as JSON)."""
+        with notes: what became of the proposals (a ``ProposalTally`` as JSON) and the training
+        examples no LM was shown (``unseen_train``), on which selection may confirm its choice."""
         with (self._stop_on_lm_failure(run, "while bootstrapping demo sets"),
               metered(run.study, "bootstrap", run.lms)):
-            demo_sets = self._bootstrap(run)
+            bootstrapped = self._bootstrap(run)
         with (self._stop_on_lm_failure(run, "while summarizing the data and program"),
               metered(run.study, "ground", run.lms)):
-            groundings = self._ground(run, demo_sets)
+            groundings = self._ground(run, bootstrapped.demo_sets)
         with (self._stop_on_lm_failure(run, "while proposing instructions"),
               metered(run.study, "propose", run.lms)):
-            candidates, tally = self._propose(run, demo_sets, groundings)
-        return candidates, groundings, asdict(tally)
+            candidates, tally = self._propose(run, bootstrapped.demo_sets, groundings)
+        shown = set(bootstrapped.shown)
+        if self.plan.grounding.dataset_summary:
+            shown.update(summarized_examples(len(run.trainset), seed=self.seed))
+        unseen = [i for i in range(len(run.trainset)) if i not in shown]
+        return candidates, groundings, {**asdict(tally), "unseen_train": unseen}
 
     # The stages ---------------------------------------------------------------------------
-    def _bootstrap(self, run: Run) -> dict[str, tuple[DemoSet, ...]]:
+    def _bootstrap(self, run: Run) -> Bootstrapped:
         """Stage 1: demo-set candidates per predictor (``bootstrap.py``)."""
         return bootstrap_demo_sets(
             run.program, run.trainset, self.metric, self._bootstrap_request(run.num_candidates),
@@ -306,6 +325,7 @@ class Optimizer:
         """Stage 4: trials until the schedule, the strategy or the budget ends (``search.py``)."""
         search = Search(strategy=self.plan.search, program=run.program, candidates=candidates,
                         groundings=groundings, valset=run.valset, search_ids=run.search_ids,
+                        trainset=run.trainset,
                         metric=self.metric, study=run.study, schedule=run.schedule, seed=self.seed,
                         prompt_lm=run.prompt_lm, num_threads=self.num_threads,
                         n_jobs=self.n_jobs, prune=self.prune, max_errors=self.max_errors, display_progress=self.verbose,
@@ -344,11 +364,13 @@ class Optimizer:
             search.run()
         return search
 
-    def _select(self, program: Module, run: Run, search: Search, tally: ProposalTally) -> Module:
+    def _select(self, program: Module, run: Run, search: Search, tally: ProposalTally,
+                train_ids: Sequence[int]) -> Module:
         """Stage 5: the program as given, or the search's best configuration when it beats it
-        with confidence on the held-out examples, built (``select.py``)."""
+        with confidence on the held-out examples (and ``train_ids``, training examples no LM
+        was shown), built (``select.py``)."""
         with metered(run.study, "select", run.lms):
-            selection = select(search, self.selection, run.holdout_ids)
+            selection = select(search, self.selection, run.holdout_ids, train_ids)
         result = result_of(search, selection, usage=_usage(run), skipped_proposals=tally.skipped,
                            rejected_proposals=tally.rejected)
         self.result = result or _empty_result(run)
@@ -482,19 +504,23 @@ class Optimizer:
         searched = len(run.search_ids)
         search = strategy.planned_program_runs(run.schedule, searched) * predictors
         selection = self._selection_calls(run)
+        topup = (self.selection.train_examples(len(run.holdout_ids), len(run.trainset))
+                 * (self.selection.configurations + 1) * predictors)
         upfront = predictors * (run.num_candidates - 1) if proposals else 0
         prompt = (4 * grounding.dataset_summary + (1 + predictors) * grounding.program_summary
                   + upfront + strategy.planned_proposals(run.schedule.num_trials, predictors))
         reasks = upfront if proposals and proposals.form == "auto" else 0
         capped = f", capped by max_valset={self.max_valset}" if self.max_valset else ""
         self._say(
-            f"Planned LM calls (before cache hits): about {bootstrap + search + selection} task-LM "
+            f"Planned LM calls (before cache hits): about {bootstrap + search + selection + topup} task-LM "
             f"(at most {bootstrap} bootstrapping on up to {runs} training examples, stopping once "
             f"every demo set can be filled; {search} search: {run.schedule.num_trials} trials on "
             f"minibatches of {min(run.schedule.minibatch_size, searched)}, full evaluations "
             f"on all {searched} validation examples not held out (of {len(run.valset)}{capped}), "
             f"no example scored twice for one configuration; {selection} selection on the "
-            f"{len(run.holdout_ids)} held-out ones) and about {prompt} prompt-LM"
+            f"{len(run.holdout_ids)} held-out ones, and up to "
+            f"{topup} more on training examples no LM was shown, as many as the budget allows) and about "
+            f"{prompt} prompt-LM"
             + (f" (up to {reasks} more if rejected proposals are asked again)" if reasks else "")
             + (f"; hard cap {self.max_lm_calls}" if self.max_lm_calls else ""))
 

@@ -21,6 +21,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from typing import Literal
 
 import optuna
 
@@ -40,6 +41,9 @@ from mipro.program import Example, Module
 
 TrialListener = Callable[[TrialRecord, FullEvaluation | None], None]
 FullEvaluationListener = Callable[[FullEvaluation], None]
+Dataset = Literal["valset", "trainset"]
+"""Which examples an evaluation's indices refer to."""
+
 _WAIT = 0.5
 """Seconds between looks at the study while other workers run the run's last trials."""
 
@@ -123,6 +127,8 @@ class Search:
     search_ids: Sequence[int] | None = None
     """The validation examples (indices into ``valset``) that minibatches and full evaluations
     use; the others are held out for selection. ``None``: all of them."""
+    trainset: Sequence[Example] = ()
+    """The training examples, of which selection may score those no LM was shown."""
     metric: Metric
     study: RunStudy
     schedule: SearchSchedule
@@ -149,7 +155,7 @@ class Search:
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _stopping: threading.Event = field(default_factory=threading.Event, init=False)
     _companions: dict[str, RunStudy] = field(default_factory=dict, init=False)
-    _scores: dict[str, dict[int, float]] = field(default_factory=dict, init=False)
+    _scores: dict[tuple[str, str], dict[int, float]] = field(default_factory=dict, init=False)
     """Per configuration (key), the score of every validation example it passed through."""
 
     def run(self) -> None:
@@ -275,10 +281,11 @@ class Search:
         scores, _ = self._evaluate(configuration, ids, "Trial")
         return sum(scores.values()) / len(scores)
 
-    def example_scores(self, configuration: Configuration, ids: Sequence[int],
-                       what: str) -> tuple[float, ...]:
-        """The score of ``configuration`` on each validation example of ``ids``, in order."""
-        return tuple(self._evaluate(configuration, ids, what)[0].values())
+    def example_scores(self, configuration: Configuration, ids: Sequence[int], what: str, *,
+                       dataset: Dataset = "valset") -> tuple[float, ...]:
+        """The score of ``configuration`` on each example of ``ids`` (indices into ``dataset``),
+        in order."""
+        return tuple(self._evaluate(configuration, ids, what, dataset=dataset)[0].values())
 
     def best_full_scores(self) -> dict[int, float] | None:
         """The score on each example of the best fully evaluated configuration so far (the
@@ -357,17 +364,18 @@ class Search:
         return self.full_evaluate(chosen, after_trial=after_trial)
 
     def _evaluate(self, configuration: Configuration, ids: Sequence[int], what: str, *,
-                  stop: Callable[[dict[int, float]], bool] | None = None
-                  ) -> tuple[dict[int, float], int]:
-        """The score of ``configuration`` on each validation example of ``ids`` (by example, in
-        the order of ``ids``), and on how many the prompt or the program failed. The program's
-        code may raise on up to ``max_errors`` of them, and never on all. An example this configuration already passed
-        through in this search (a minibatch, the baseline's full evaluation) is not run again:
-        its score is reused. With ``stop``, the examples are run in chunks and ``stop(scores so
-        far, by example)`` is asked after each; when it says so, only the scores of the
-        examples run so far are returned (in the order of ``ids``)."""
+                  stop: Callable[[dict[int, float]], bool] | None = None,
+                  dataset: Dataset = "valset") -> tuple[dict[int, float], int]:
+        """The score of ``configuration`` on each example of ``ids`` (indices into ``dataset``;
+        by example, in the order of ``ids``), and on how many the prompt or the program failed.
+        The program's code may raise on up to ``max_errors`` of them, and never on all. An
+        example this configuration already passed through in this search (a minibatch, the
+        baseline's full evaluation) is not run again: its score is reused. With ``stop``, the
+        examples are run in chunks and ``stop(scores so far, by example)`` is asked after each;
+        when it says so, only the scores of the examples run so far are returned (in the order
+        of ``ids``)."""
         configuration = {**self.candidates.baseline(), **configuration}
-        known = self._scores.setdefault(configuration_key(configuration), {})
+        known = self._scores.setdefault((dataset, configuration_key(configuration)), {})
         missing = [i for i in ids if i not in known]
         if not missing:
             return _scored(ids, known, {}), 0
@@ -377,10 +385,11 @@ class Search:
         size = max(CHUNK, self.num_threads) if stop is not None else len(missing)
         program = build_program(self.program, self.candidates, configuration)
         for start in range(0, len(missing), size):
-            evaluate = Evaluate(self.valset, self.metric, num_threads=self.num_threads,
+            evaluate = Evaluate(self.valset if dataset == "valset" else self.trainset,
+                                self.metric, num_threads=self.num_threads,
                                 max_errors=allowed - failures,
                                 display_progress=self.display_progress,
-                                description=what, dataset="valset")
+                                description=what, dataset=dataset)
             result = evaluate(program, ids=missing[start:start + size])
             failures += result.program_failures
             with self._lock:

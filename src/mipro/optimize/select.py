@@ -3,13 +3,15 @@
 The search's own scores are optimistic: its best full score is a maximum over many
 configurations, measured on the examples whose minibatches steered the search (the winner's
 curse of model selection, Cawley & Talbot 2010). So part of the validation set is held out
-from the search (``split_holdout``, stratified by label for classification). Selection scores
-the program as given on those examples, then the search's best configuration (by search score;
-more with ``configurations``), and keeps the program as given unless the configuration beats
-it with the stated confidence: the lower confidence bound of its paired per-example difference
-is above 0
-(``confidence.paired_lower_bound``). The reported score is the held-out mean of the program
-chosen, with a Wilson interval. docs/selection.md explains the choice.
+from the search (``split_holdout``, stratified by label for classification), and topped up with
+training examples no LM was shown during the run (``selection_train_ids``: not run while
+bootstrapping, in no demo set, not in the dataset summary), so that the test has the power to
+see a real gain. Selection scores the program as given on those examples, then the search's
+best configuration (by search score; more with ``configurations``), and keeps the program as
+given unless the configuration beats it with the stated confidence: the lower confidence bound
+of its paired per-example difference is above 0 (``confidence.paired_lower_bound``). The
+reported score is the mean of the program chosen on those examples, with a Wilson interval.
+docs/selection.md explains the choice.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from mipro.optimize.run.records import (
     OptimizationResult,
     RunUsage,
     Selection,
+    SelectionExamples,
 )
 from mipro.optimize.run.seeds import sub_seed
 from mipro.optimize.search import Search
@@ -51,6 +54,9 @@ class SelectionSettings:
     confidence: float = 0.9
     """How sure selection must be that a configuration beats the program as given; also the
     level of the reported score interval."""
+    examples: int = 100
+    """How many examples selection compares on, at most: the held-out validation examples, then
+    training examples no LM was shown during the run up to this number (0: validation only)."""
 
     def __post_init__(self) -> None:
         if not 0 < self.holdout_fraction < 1:
@@ -62,15 +68,23 @@ class SelectionSettings:
         if not 0 < self.confidence < 1:
             raise ConfigurationError(
                 f"selection_confidence must be between 0 and 1 (exclusive), got {self.confidence}")
+        if self.examples < 0:
+            raise ConfigurationError(f"selection_examples must be >= 0, got {self.examples}")
 
     def holdout_size(self, valset_size: int) -> int:
         """How many validation examples are held out: ``holdout_fraction`` of them, leaving
         the search at least one."""
         return min(valset_size - 1, max(1, round(self.holdout_fraction * valset_size)))
 
+    def train_examples(self, holdout_size: int, trainset_size: int) -> int:
+        """How many training examples may top up ``holdout_size`` held-out ones (if that many
+        were never shown to an LM)."""
+        return max(0, min(trainset_size, self.examples - holdout_size))
+
     def reserved_program_runs(self, valset_size: int) -> int:
-        """How many program runs selection needs at most: the program as given and every
-        configuration tested, on the held-out examples."""
+        """How many program runs selection needs at most on the held-out validation examples:
+        the program as given and every configuration tested. (Training examples top them up
+        only as far as the LM-call budget left allows.)"""
         return (self.configurations + 1) * self.holdout_size(valset_size)
 
 
@@ -101,6 +115,18 @@ def split_holdout(valset_size: int, settings: SelectionSettings, seed: int,
     return (tuple(i for i in range(valset_size) if i not in holdout), tuple(sorted(holdout)))
 
 
+def selection_train_ids(unseen: Sequence[int], settings: SelectionSettings, holdout_size: int,
+                        seed: int) -> tuple[int, ...]:
+    """The training examples selection may compare on besides the held-out validation examples:
+    a seeded sample of ``unseen`` (training examples no LM was shown during the run), as many
+    as ``settings.train_examples`` allows, in random order (``select`` takes the first ones the
+    budget can pay for). None of them steered the search or gave a demo, and which ones they
+    are does not depend on any score, so they are as unseen as the held-out validation
+    examples."""
+    size = settings.train_examples(holdout_size, len(unseen))
+    return tuple(random.Random(sub_seed(seed, "selection", "train")).sample(list(unseen), size))
+
+
 def label_strata(examples: Sequence[Example]) -> tuple[tuple[str, ...], ...] | None:
     """Each example's values of its categorical label fields (fields other than the inputs
     that take at most ``MAX_CATEGORIES`` values, each twice on average), as strata for
@@ -114,36 +140,42 @@ def label_strata(examples: Sequence[Example]) -> tuple[tuple[str, ...], ...] | N
     return tuple(zip(*(values[name] for name in categorical)))
 
 
-def select(search: Search, settings: SelectionSettings,
-           holdout_ids: Sequence[int]) -> Selection | None:
+def select(search: Search, settings: SelectionSettings, holdout_ids: Sequence[int],
+           train_ids: Sequence[int] = ()) -> Selection | None:
     """Choose the final program: the program as given, or a configuration that beats it with
-    ``settings.confidence`` on the held-out examples (see the module docstring). ``None`` when
-    nothing was fully evaluated (the budget ran out first)."""
+    ``settings.confidence`` on the held-out validation examples and the training examples
+    ``train_ids`` (see the module docstring). ``None`` when nothing was fully evaluated (the
+    budget ran out first)."""
     evaluations = search.study.full_evaluations()
     if not evaluations:
         return None
-    holdout = tuple(holdout_ids)
+    affordable = search.study.selection_train_ids(
+        lambda: _affordable(search, settings, len(holdout_ids), train_ids))
+    examples = SelectionExamples(holdout_ids=tuple(holdout_ids), train_ids=affordable)
     baseline = next((e for e in evaluations if e.after_trial == -1), None)
     baseline_search = baseline.score if baseline else math.nan
     shortlist = _shortlist(evaluations, baseline_search, settings.configurations)
     try:
-        reference = _holdout_scores(search, search.candidates.baseline(), holdout)
+        reference = _holdout_scores(search, search.candidates.baseline(), examples)
     except BudgetExhausted:
         search.stopped_by_budget = True
         return Selection(
-            holdout_ids=holdout, confidence=settings.confidence,
-            baseline_search_score=baseline_search, baseline_holdout_score=math.nan, contenders=(),
-            chosen=None, score_interval=(math.nan, math.nan),
+            holdout_ids=examples.holdout_ids, train_ids=examples.train_ids,
+            confidence=settings.confidence, baseline_search_score=baseline_search,
+            baseline_holdout_score=math.nan, contenders=(), chosen=None,
+            score_interval=(math.nan, math.nan),
             reason="kept the program as given: the LM-call budget ran out before it was scored "
                    "on the held-out examples")
-    contenders = _tested(search, shortlist, reference, holdout, settings.confidence)
+    contenders = _tested(search, shortlist, reference, examples, settings.confidence)
     chosen = _winner(contenders)
     score = _mean(reference) if chosen is None else contenders[chosen].holdout_score
     return Selection(
-        holdout_ids=holdout, confidence=settings.confidence, baseline_search_score=baseline_search,
+        holdout_ids=examples.holdout_ids, train_ids=examples.train_ids,
+        confidence=settings.confidence, baseline_search_score=baseline_search,
         baseline_holdout_score=_mean(reference), contenders=contenders, chosen=chosen,
-        score_interval=wilson_interval(score, len(holdout), settings.confidence),
-        reason=_reason(contenders, chosen, len(shortlist), settings.confidence, len(holdout)),
+        score_interval=wilson_interval(score, examples.size, settings.confidence),
+        reason=_reason(contenders, chosen, len(shortlist), settings.confidence,
+                       examples.describe()),
     )
 
 
@@ -172,8 +204,8 @@ def result_of(search: Search, selection: Selection | None, *, usage: RunUsage,
 def describe_selection(selection: Selection) -> list[str]:
     """Lines that say how the final program was chosen, for the console."""
     percent = f"{selection.confidence:.0%}"
-    lines = [f"Selection on {len(selection.holdout_ids)} held-out validation examples (no minibatch "
-             f"or search-time full evaluation used them), {percent} confidence:",
+    lines = [f"Selection on {selection.examples.describe()} (no minibatch, search-time full "
+             f"evaluation or demo used them), {percent} confidence:",
              f"  {'the program as given':<44} search {selection.baseline_search_score:.3f}  "
              f"held-out {selection.baseline_holdout_score:.3f}"]
     for number, contender in enumerate(selection.contenders):
@@ -203,19 +235,34 @@ def _shortlist(evaluations: Sequence[FullEvaluation], baseline_search: float,
     return [e for e in ranked if not e.score < baseline_search][:limit]
 
 
+def _affordable(search: Search, settings: SelectionSettings, holdout_size: int,
+                train_ids: Sequence[int]) -> tuple[int, ...]:
+    """The first of ``train_ids`` that the LM-call budget left can pay for, after the held-out
+    validation examples: every configuration selection may test runs on each."""
+    remaining = search.budget.remaining if search.budget else None
+    if remaining is None:
+        return tuple(train_ids)
+    per_example = (settings.configurations + 1) * len(search.program.named_predictors())
+    return tuple(train_ids[:max(0, remaining // per_example - holdout_size)])
+
+
 def _holdout_scores(search: Search, configuration: Configuration,
-                    holdout_ids: tuple[int, ...]) -> tuple[float, ...]:
-    """Per-example held-out scores of ``configuration``, stored in the study (a resumed or
-    rerun run reads them back)."""
+                    examples: SelectionExamples) -> tuple[float, ...]:
+    """Per-example scores of ``configuration`` on the selection's examples (held-out validation
+    examples, then training examples), stored in the study (a resumed or rerun run reads them
+    back)."""
     stored = search.study.holdout_scores(configuration)
     if stored is None:
-        stored = search.example_scores(configuration, holdout_ids, "Held-out evaluation")
+        stored = (search.example_scores(configuration, examples.holdout_ids, "Held-out evaluation")
+                  + search.example_scores(configuration, examples.train_ids,
+                                          "Held-out evaluation (unseen training examples)",
+                                          dataset="trainset"))
         search.study.add_holdout_scores(configuration, stored)
     return stored
 
 
 def _tested(search: Search, shortlist: Sequence[FullEvaluation], reference: tuple[float, ...],
-            holdout_ids: tuple[int, ...], confidence: float) -> tuple[Contender, ...]:
+            examples: SelectionExamples, confidence: float) -> tuple[Contender, ...]:
     """Fixed-sequence testing: each configuration of the shortlist, in order, is scored on the
     held-out examples and tested at ``confidence`` against the program as given; testing stops
     after the first that does not beat it (or when the budget runs out)."""
@@ -223,7 +270,7 @@ def _tested(search: Search, shortlist: Sequence[FullEvaluation], reference: tupl
     tested: list[Contender] = []
     for evaluation in shortlist:
         try:
-            scores = _holdout_scores(search, evaluation.configuration, holdout_ids)
+            scores = _holdout_scores(search, evaluation.configuration, examples)
         except BudgetExhausted:
             search.stopped_by_budget = True
             break
@@ -248,12 +295,12 @@ def _winner(contenders: Sequence[Contender]) -> int | None:
 
 
 def _reason(contenders: Sequence[Contender], chosen: int | None, shortlisted: int,
-            confidence: float, size: int) -> str:
+            confidence: float, examples: str) -> str:
     percent = f"{confidence:.0%}"
     if chosen is not None:
         winner = contenders[chosen]
         return (f"chose {describe_configuration(winner.configuration)}: it beats the program as "
-                f"given by {winner.difference:+.3f} on the {size} held-out examples (lower bound "
+                f"given by {winner.difference:+.3f} on the {examples} (lower bound "
                 f"{winner.lower_bound:+.3f} at {percent} confidence)")
     if shortlisted == 0:
         return ("kept the program as given: no configuration of the search scored at least as "
@@ -263,7 +310,7 @@ def _reason(contenders: Sequence[Contender], chosen: int | None, shortlisted: in
                 "configuration was scored on the held-out examples")
     best = contenders[0]
     return (f"kept the program as given: the search's best configuration did not beat it with "
-            f"{percent} confidence on the {size} held-out examples (difference "
+            f"{percent} confidence on the {examples} (difference "
             f"{best.difference:+.3f}, lower bound {best.lower_bound:+.3f})")
 
 

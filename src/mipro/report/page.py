@@ -144,7 +144,7 @@ def _scores(run: LoadedRun) -> list[list[str]]:
         return [["Best so far (search's full score)", _score(run.winner.score if run.winner else None)],
                 ["Program as given (search's full score)", _score(baseline.score if baseline else None)]]
     low, high = selection.score_interval
-    held_out = f"{len(selection.holdout_ids)} held-out examples"
+    held_out = selection.examples.describe()
     return [[f"Winner ({held_out})", f"{_score(selection.chosen_score)} "
              f"({selection.confidence:.0%} interval {_score(low)} to {_score(high)})"],
             [f"Program as given ({held_out})", _score(selection.baseline_holdout_score)],
@@ -169,7 +169,7 @@ def _held_out(run: LoadedRun) -> str:
                      "winner" if index == selection.chosen else ""])
     classes = ["winner" if row[-1] else "" for row in rows]
     low, high = selection.score_interval
-    head = (f"<p id='selection-decision'>On the {len(selection.holdout_ids)} held-out examples, "
+    head = (f"<p id='selection-decision'>On the {selection.examples.describe()}, "
             f"at {selection.confidence:.0%} confidence: {html.escape(selection.reason)}. The "
             f"chosen program scores {_score(selection.chosen_score)} on them "
             f"({selection.confidence:.0%} interval {_score(low)} to {_score(high)}).</p>")

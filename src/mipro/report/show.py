@@ -21,8 +21,8 @@ def show_run(run: LoadedRun, console: Console) -> None:
     selection = run.result.selection if run.result else None
     if selection is not None:
         low, high = selection.score_interval
-        console.print(f"Winner {_score(selection.chosen_score)} on {len(selection.holdout_ids)} "
-                      f"held-out validation examples ({selection.confidence:.0%} interval "
+        console.print(f"Winner {_score(selection.chosen_score)} on the "
+                      f"{selection.examples.describe()} ({selection.confidence:.0%} interval "
                       f"{_score(low)} to {_score(high)}); the program as given "
                       f"{_score(selection.baseline_holdout_score)}", highlight=False)
         console.print(f"Selection at {selection.confidence:.0%} confidence: {selection.reason}",
@@ -81,7 +81,7 @@ def _print_held_out(run: LoadedRun, console: Console) -> None:
     selection = run.result.selection if run.result else None
     if selection is None:
         return
-    table = Table(title=f"Held-out comparison ({len(selection.holdout_ids)} examples)",
+    table = Table(title=f"Held-out comparison ({selection.examples.size} examples)",
                   title_justify="left")
     for column in ("configuration", "search", "held-out", "better/worse/tied", "difference",
                    "lower bound"):

@@ -16,17 +16,31 @@ from mipro.program import Example
 from mipro.testing.simulated import SimulatedLM, SimulatedProgram, exact_answer
 
 
-def mis_scored(result: OptimizationResult, valset: Sequence[Example]) -> list[str]:
+def mis_scored(result: OptimizationResult, valset: Sequence[Example],
+               trainset: Sequence[Example] = ()) -> list[str]:
     """The trials, full evaluations and held-out scores of a run of ``SimulatedProgram``
-    (scored with ``exact_answer`` on ``valset``) whose stored score is not the configuration's
-    true score."""
+    (scored with ``exact_answer`` on ``valset``, and on the unseen ``trainset`` examples that
+    selection compared on) whose stored score is not the configuration's true score."""
     assert result.candidates is not None, "the run built no candidates"
     assert result.selection is not None, "the run selected nothing"
     candidates, selection = result.candidates, result.selection
 
-    def true_score(configuration: Configuration, ids: Sequence[int]) -> float:
+    def true_scores(configuration: Configuration, ids: Sequence[int],
+                    examples: Sequence[Example]) -> list[float]:
+        if not ids:
+            return []
         program = build_program(SimulatedProgram(SimulatedLM()), candidates, configuration)
-        return Evaluate(valset, exact_answer, display_progress=False)(program, ids=ids).score
+        evaluation = Evaluate(examples, exact_answer, display_progress=False)(program, ids=ids)
+        return [outcome.score for outcome in evaluation.results]
+
+    def true_score(configuration: Configuration, ids: Sequence[int]) -> float:
+        scores = true_scores(configuration, ids, valset)
+        return sum(scores) / len(scores)
+
+    def held_out_score(configuration: Configuration) -> float:
+        scores = (true_scores(configuration, selection.holdout_ids, valset)
+                  + true_scores(configuration, selection.train_ids, trainset))
+        return sum(scores) / len(scores)
 
     held_out = selection.holdout_ids
     searched = [i for i in range(len(valset)) if i not in set(held_out)]
@@ -36,7 +50,7 @@ def mis_scored(result: OptimizationResult, valset: Sequence[Example]) -> list[st
               for evaluation in result.full_evaluations
               if evaluation.score != true_score(evaluation.configuration, searched)]
     wrong += [f"held-out score of {contender.configuration}" for contender in selection.contenders
-              if contender.holdout_score != true_score(contender.configuration, held_out)]
-    if selection.baseline_holdout_score != true_score(candidates.baseline(), held_out):
+              if contender.holdout_score != held_out_score(contender.configuration)]
+    if selection.baseline_holdout_score != held_out_score(candidates.baseline()):
         wrong.append("held-out score of the program as given")
     return wrong

@@ -38,10 +38,10 @@ def test_usage_per_stage_adds_up_to_what_each_lm_spent(tmp_path):
     assert program_calls == task.usage.calls == result.usage.task_lm.calls
     assert stages["ground"].calls + stages["propose"].calls == prompt.usage.calls > 0
     assert stages["ground"].calls > 0 and stages["propose"].calls > 0
-    # Selection scores the program as given and each contender on the held-out examples, two
-    # predictors a run.
-    held_out = len(result.selection.holdout_ids)
-    assert stages["select"].calls == 2 * held_out * (1 + len(result.selection.contenders))
+    # Selection scores the program as given and each contender on the held-out examples and
+    # the unseen training examples, two predictors a run.
+    compared = result.selection.examples.size
+    assert stages["select"].calls == 2 * compared * (1 + len(result.selection.contenders))
     for usage in stages.values():
         assert usage.wall_seconds > 0 and usage.seconds <= usage.wall_seconds + 1e-3
         assert (usage.prompt_tokens > 0) == (usage.calls > 0)

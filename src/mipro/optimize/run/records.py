@@ -123,12 +123,37 @@ class Contender:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SelectionExamples:
+    """The examples selection compares on: held-out validation examples and training examples
+    no LM was shown during the run."""
+
+    holdout_ids: tuple[int, ...]
+    train_ids: tuple[int, ...] = ()
+
+    @property
+    def size(self) -> int:
+        return len(self.holdout_ids) + len(self.train_ids)
+
+    def describe(self) -> str:
+        """E.g. "30 held-out validation and 40 unseen training examples"."""
+        if not self.train_ids:
+            return f"{len(self.holdout_ids)} held-out examples"
+        return (f"{len(self.holdout_ids)} held-out validation and {len(self.train_ids)} unseen "
+                "training examples")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Selection:
     """How the final program was chosen, and why (``select.py``, docs/selection.md)."""
 
     holdout_ids: tuple[int, ...]
     """The validation examples (indices into the valset) that no minibatch and no search-time
-    full evaluation used: the candidates are compared, and the winner scored, on these."""
+    full evaluation used: the candidates are compared, and the winner scored, on these and on
+    ``train_ids``."""
+    train_ids: tuple[int, ...] = ()
+    """The training examples (indices into the trainset) that no LM was shown during the run
+    (not run while bootstrapping, in no demo set, not summarized), scored after the held-out
+    validation examples."""
     confidence: float
     """The confidence with which a configuration must beat the program as given, and the level
     of ``score_interval``."""
@@ -148,6 +173,11 @@ class Selection:
     """Confidence interval of ``chosen_score`` (Wilson, at ``confidence``)."""
 
     @property
+    def examples(self) -> SelectionExamples:
+        """The examples compared on (``holdout_ids`` and ``train_ids``)."""
+        return SelectionExamples(holdout_ids=self.holdout_ids, train_ids=self.train_ids)
+
+    @property
     def kept_baseline(self) -> bool:
         """Whether the program as given was kept."""
         return self.chosen is None
@@ -162,12 +192,13 @@ class Selection:
     def as_dict(self) -> dict[str, Any]:
         """The selection as plain JSON."""
         return {**asdict(self), "holdout_ids": list(self.holdout_ids),
-                "score_interval": list(self.score_interval)}
+                "train_ids": list(self.train_ids), "score_interval": list(self.score_interval)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Selection:
         """The inverse of ``as_dict``."""
         return cls(**{**data, "holdout_ids": tuple(data["holdout_ids"]),
+                      "train_ids": tuple(data.get("train_ids", ())),
                       "score_interval": tuple(data["score_interval"]),
                       "contenders": tuple(Contender(**c) for c in data["contenders"])})
 

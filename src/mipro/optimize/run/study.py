@@ -55,6 +55,7 @@ _BUILD_NOTES = "candidates_built"
 _FINGERPRINT = "fingerprint"
 _FULL_EVAL_PREFIX = "full_eval:"
 _FULL_EVAL_CHOICE_PREFIX = "full_eval_choice:"
+_SELECTION_TRAIN_IDS = "selection_train_ids"
 _HOLDOUT_PREFIX = "holdout:"
 _FULL_SCORES_PREFIX = "full_eval_scores:"
 _WORKER = "worker"
@@ -428,11 +429,21 @@ class RunStudy:
         """The configuration chosen for the full evaluation ``slot`` (``None``: nothing was left
         to evaluate). The first time, ``choose()`` decides, and the choice is stored before it
         is evaluated: a run killed during the evaluation evaluates the same one on resume."""
-        key = _FULL_EVAL_CHOICE_PREFIX + slot
-        with self.lock("full evaluation choice").held():  # one choice, also among workers
+        return self._choose_once(_FULL_EVAL_CHOICE_PREFIX + slot, choose)  # type: ignore[no-any-return]
+
+    def selection_train_ids(self, choose: Callable[[], tuple[int, ...]]) -> tuple[int, ...]:
+        """The training examples selection compares on besides the held-out ones: ``choose()``
+        decides the first time (it depends on the budget left), and the choice is stored
+        before any is scored, so a resumed run compares on the same ones."""
+        return tuple(self._choose_once(_SELECTION_TRAIN_IDS, lambda: list(choose())))
+
+    def _choose_once(self, key: str, choose: Callable[[], Any]) -> Any:
+        """The value stored under ``key``; the first time, ``choose()``'s, stored at once (one
+        choice among threads and workers)."""
+        with self.lock("choice").held():
             attrs = self.study.user_attrs
             if key in attrs:
-                return attrs[key]  # type: ignore[no-any-return]
+                return attrs[key]
             chosen = choose()
             self.study.set_user_attr(key, chosen)
             return chosen
