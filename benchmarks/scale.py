@@ -89,7 +89,7 @@ def run(task_name: str, seed: int, lm: Any, out: Path, name: str, settings: dict
         "settings": settings, "sizes": {"train": len(trainset), "val": len(valset),
                                         "test": len(testset)},
         "seconds": round(seconds, 1),
-        "lm_calls": {role: int(row.get("calls", 0)) for role, row in result.usage.as_dict().items()},
+        "lm_calls": {role: usage.calls for role, usage in result.usage.roles().items()},
         "completed_trials": len(trials), "full_evaluations": len(result.full_evaluations),
         "val_best": result.best_score, "test_optimized": after.score,
         "kept_original": all(index == 0 for index in result.best_configuration.values()),
