@@ -4,15 +4,18 @@ Two measurements; each run writes one JSON record (with the ``src/`` hash) to ``
 finished record of the same hash is skipped, so a command resumes:
 
 - ``parallel``: one light run (a task, a seed, small fixed counts) with 1, 2 and 4 trials in
-  flight, against ``python -m llama_cpp.server`` (started here on 127.0.0.1) and against the
-  embedded ``LocalLM`` with as many slots as trials in flight: wall time and LM calls.
+  flight, against ``python -m llama_cpp.server`` (started here on 127.0.0.1), against the
+  embedded ``LocalLM`` with as many slots as trials in flight, and (``remote``) against an LM
+  that serves requests in parallel as an API or vLLM does: the simulated task behind an
+  OpenAI-compatible server on 127.0.0.1 where every request takes ``--latency`` seconds. Wall
+  time and LM calls.
 - ``prune``: MIPRO light with and without pruning over tasks and seeds: task-LM calls and the
   final program's test score, with per-example test results.
 
 No LM cache: every call counted is a real one, and the runs with and without pruning do not
 share replies. ``summary.json`` in ``--out`` collects both tables.
 
-    python -m benchmarks.scale parallel --jobs 1 2 4 --backends server embedded
+    python -m benchmarks.scale parallel --jobs 1 2 4 --backends server embedded remote
     python -m benchmarks.scale prune --tasks scone breast_cancer --seeds 0 1 2
 """
 
@@ -32,9 +35,12 @@ from typing import Any
 
 import mipro
 from mipro.evaluate import Evaluate
+from mipro.lm.base import LMRequest, LMResponse
 from mipro.lm.local import default_model_path
+from mipro.tasks import Task, load_task
+from mipro.testing import SimulatedLM, SimulatedProgram, exact_answer, make_examples
+from mipro.testing.served import SimulatedServer
 from mipro.testing.stub_server import free_port
-from mipro.tasks import load_task
 
 from benchmarks.paper.provenance import src_hash
 
@@ -68,10 +74,30 @@ def llama_server(threads: int) -> Iterator[str]:
         process.wait(timeout=30)
 
 
-def run(task_name: str, seed: int, lm: Any, out: Path, name: str, settings: dict[str, Any],
+class SlowLM(SimulatedLM):
+    """The simulated LM, taking ``latency`` seconds per request as a remote API does; served
+    over HTTP, requests in flight are answered in parallel."""
+
+    def __init__(self, latency: float) -> None:
+        super().__init__()
+        self.latency = latency
+
+    def _generate(self, request: LMRequest) -> LMResponse:
+        time.sleep(self.latency)
+        return super()._generate(request)
+
+
+def simulated_task() -> Task:
+    """The simulated two-stage task (``mipro.testing``) as a ``Task``."""
+    return Task(name="simulated", description="the simulated two-stage task",
+                make_program=SimulatedProgram, trainset=make_examples(100),
+                valset=make_examples(100, start=100), testset=make_examples(200, start=200),
+                metric=exact_answer)
+
+
+def run(task: Task, seed: int, lm: Any, out: Path, name: str, settings: dict[str, Any],
         sizes: dict[str, int]) -> dict[str, Any]:
     """One MIPRO run; its wall time, LM calls and test score (per example too)."""
-    task = load_task(task_name)
     trainset, valset = task.trainset[:sizes["train"]], task.valset[:sizes["val"]]
     testset = task.testset[:sizes["test"]]
     storage = out / "studies" / f"{name}.db"
@@ -85,11 +111,13 @@ def run(task_name: str, seed: int, lm: Any, out: Path, name: str, settings: dict
     after = Evaluate(testset, task.metric, lm=lm, num_threads=2, display_progress=False)(optimized)
     trials = result.trials
     return {
-        "task": task_name, "seed": seed, "src_hash": src_hash(), "lm": lm.model_id,
+        "task": task.name, "seed": seed, "src_hash": src_hash(), "lm": lm.model_id,
         "settings": settings, "sizes": {"train": len(trainset), "val": len(valset),
                                         "test": len(testset)},
         "seconds": round(seconds, 1),
         "lm_calls": {role: usage.calls for role, usage in result.usage.roles().items()},
+        "stages": {stage: {"calls": usage.calls, "wall_seconds": round(usage.wall_seconds, 1)}
+                   for stage, usage in result.usage.stages.items()},
         "completed_trials": len(trials), "full_evaluations": len(result.full_evaluations),
         "val_best": result.best_score, "test_optimized": after.score,
         "kept_original": all(index == 0 for index in result.best_configuration.values()),
@@ -108,22 +136,33 @@ def parallel(args: argparse.Namespace, out: Path) -> None:
             path = out / f"{name}.json"
             if _done(path):
                 continue
+            config = {**settings, "n_jobs": jobs}
             if backend == "server":
                 with llama_server(threads=2) as url:
                     lm = mipro.OpenAILM("smollm2", base_url=url, cache=False,
                                         prompt_format="completion")
-                    record = run(args.task, 0, lm, out, name, {**settings, "n_jobs": jobs}, sizes)
+                    record = run(load_task(args.task), 0, lm, out, name, config, sizes)
+            elif backend == "remote":
+                with SimulatedServer(lm=SlowLM(args.latency)).running() as server:
+                    lm = mipro.OpenAILM("simulated", base_url=server.base_url, cache=False,
+                                        api_key="not-needed", prompt_format="completion",
+                                        structured="none")
+                    record = run(simulated_task(), 0, lm, out, name, config, sizes)
+                record["latency"] = args.latency
             else:
                 lm = mipro.LocalLM(slots=jobs, cache=False)
-                record = run(args.task, 0, lm, out, name, {**settings, "n_jobs": jobs}, sizes)
+                record = run(load_task(args.task), 0, lm, out, name, config, sizes)
             path.write_text(json.dumps({**record, "backend": backend, "jobs": jobs}, indent=1))
             print(name, record["seconds"], "s", record["lm_calls"], flush=True)
 
 
 def prune(args: argparse.Namespace, out: Path) -> None:
     sizes = {"train": args.max_train, "val": args.max_val, "test": args.max_test}
-    lm = mipro.LocalLM(cache=False)
     for task_name in args.tasks:
+        # The simulated task runs on its own LM (where configurations differ by a lot), every
+        # other task on the embedded model.
+        lm = SimulatedLM() if task_name == "simulated" else mipro.LocalLM(cache=False)
+        task = simulated_task() if task_name == "simulated" else load_task(task_name)
         for seed in args.seeds:
             for pruned in (True, False):
                 name = f"prune-{task_name}-{seed}-{'on' if pruned else 'off'}"
@@ -134,7 +173,7 @@ def prune(args: argparse.Namespace, out: Path) -> None:
                           {"auto": None, "num_trials": args.num_trials,
                            "num_candidates": args.num_candidates})
                 counts["minibatch_size"] = args.minibatch_size
-                record = run(task_name, seed, lm, out, name,
+                record = run(task, seed, lm, out, name,
                              {**counts, "num_threads": 2, "prune": pruned}, sizes)
                 path.write_text(json.dumps({**record, "prune": pruned}, indent=1))
                 print(name, record["lm_calls"], record["test_optimized"], flush=True)
@@ -150,6 +189,7 @@ def summarize(out: Path) -> dict[str, Any]:
         if "backend" in r:
             table["parallel"].setdefault(r["backend"], {})[str(r["jobs"])] = {
                 "seconds": r["seconds"], "lm_calls": r["lm_calls"],
+                "search_wall_seconds": r.get("stages", {}).get("search", {}).get("wall_seconds"),
                 "completed_trials": r["completed_trials"]}
     paired: dict[tuple[str, int], dict[bool, dict[str, Any]]] = {}
     for r in records:
@@ -183,12 +223,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     one.add_argument("--task", default="iris")
     one.add_argument("--trials", type=int, default=8)
     one.add_argument("--jobs", nargs="+", type=int, default=[1, 2, 4])
-    one.add_argument("--backends", nargs="+", choices=["server", "embedded"],
-                     default=["server", "embedded"])
+    one.add_argument("--backends", nargs="+", choices=["server", "embedded", "remote"],
+                     default=["server", "embedded", "remote"])
+    one.add_argument("--latency", type=float, default=0.25,
+                     help="seconds per request of the remote backend")
     two = parts.add_parser("prune", help="task-LM calls and test score with and without pruning")
     two.add_argument("--tasks", nargs="+", default=["scone", "breast_cancer"],
                      help="tasks whose validation set is larger than a minibatch (on a small one "
-                          "every trial scores the whole search set and is reused, not pruned)")
+                          "every trial scores the whole search set and is reused, not pruned); "
+                          "'simulated' runs the simulated task on its own LM")
     two.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     two.add_argument("--num-trials", type=int, help="default: the light preset's")
     two.add_argument("--num-candidates", type=int, default=3,
