@@ -7,10 +7,11 @@ import pytest
 from mipro import ConfigurationError
 from mipro.optimize import MIPRO
 from mipro.optimize.proposal_filter import rejection, seed_constraints, similarity
-from mipro.optimize.propose import UpfrontProposals, propose_candidates
+from mipro.lm.base import LMCapabilities
+from mipro.optimize.propose import UpfrontProposals, propose_candidates, propose_instruction
 from mipro.optimize.run.grounding import Grounding
-from mipro.optimize.run.proposals import GroundingSources
-from mipro.program import Module, Predict
+from mipro.optimize.run.proposals import GroundingSources, ProposalSettings
+from mipro.program import ChainOfThought, Module, Predict
 from mipro.signatures import InputField, OutputField, Signature, ensure_signature
 from mipro.testing import ScriptedLM
 
@@ -100,14 +101,27 @@ class Classifier(Module):
         return self.predict(**inputs)
 
 
-def proposer(instructions, guidance):
-    """A scripted proposer: the next whole instruction, or the next guidance sentence."""
-    instructions, guidance = list(instructions), list(guidance)
+class Summarizer(Module):
+    def __init__(self, lm, signature):
+        self.predict = Predict(signature, lm=lm)
+
+    def forward(self, **inputs):
+        return self.predict(**inputs)
+
+
+def proposer(instructions, guidance, fill_ins=(), *, grammar=False):
+    """A scripted proposer: the next whole instruction, guidance sentence or fill-in reply."""
+    replies = {"Proposed Instruction:": list(instructions), "Additional Guidance:": list(guidance),
+               "Focus:": list(fill_ins)}
 
     def reply(request):
-        label = request.prompt.rsplit("\n", 1)[-1]
-        return " " + (guidance if label == "Additional Guidance:" else instructions).pop(0)
-    return ScriptedLM(reply)
+        return " " + replies[request.prompt.rsplit("\n", 1)[-1]].pop(0)
+    return ScriptedLM(reply, capabilities=LMCapabilities(grammar=grammar))
+
+
+def filled(focus, advice):
+    """A fill-in reply (the prompt ends with the first label, ``Focus:``)."""
+    return f"{focus}\nAdvice: {advice}"
 
 
 def propose(lm, form, num_candidates):
@@ -117,19 +131,108 @@ def propose(lm, form, num_candidates):
                               seed=0, display_progress=False)
 
 
-def test_rejected_proposals_are_counted_by_reason_and_asked_again_as_guidance():
+def test_rejected_proposals_are_counted_by_reason_and_asked_again_as_guidance_then_fill_in():
     drops_label = "From the petal sizes, predict the iris species: setosa or virginica."
     good = "Compare petal and sepal sizes in cm to name the species: setosa, versicolor or virginica."
     lm = proposer([GENERIC, drops_label, good], ["Setosa has by far the shortest petals.",
-                                                 "Use the module signature to answer."])
+                                                 "Use the module signature to answer."],
+                  [filled("sepal length", "Pay most attention to the focus")])
     candidates, tally = propose(lm, "auto", num_candidates=4)
     instructions = candidates.predictors["predict"].instructions
     assert instructions == (IRIS.instructions,
-                            f"{IRIS.instructions} Setosa has by far the shortest petals.", good)
+                            f"{IRIS.instructions} Setosa has by far the shortest petals.",
+                            f"{IRIS.instructions} Pay most attention to the sepal length.", good)
     assert tally.rejected == {"generic": 2, "missing_constraint": 1}
-    assert tally.skipped == 1
+    assert tally.skipped == 0
     forms = [record.form for record in candidates.predictors["predict"].proposals[1:]]
-    assert forms == ["guidance", "instruction"]
+    assert forms == ["guidance", "fill_in", "instruction"]
+    assert len({request.rollout for request in lm.requests}) == len(lm.requests) == 6
+
+
+def test_a_fill_in_after_a_rejected_instruction_and_guidance_is_the_seed_with_a_filled_sentence():
+    lm = proposer([GENERIC], ["1."], [filled("petal length", "Tell the labels apart by the focus")])
+    candidates, tally = propose(lm, "auto", num_candidates=2)
+    assert candidates.predictors["predict"].instructions[1] == (
+        f"{IRIS.instructions} Tell setosa, versicolor and virginica apart by the petal length.")
+    assert tally.rejected == {"generic": 2} and tally.skipped == 0
+    shown = lm.requests[-1].prompt
+    assert f"Basic Instruction: {IRIS.instructions}" in shown and "Tip:" in shown
+
+
+def test_every_slot_gets_a_fill_in_when_the_choices_differ_and_a_repeated_one_is_rejected():
+    choices = [filled("petal length", "Look closely at the focus before you answer"),
+               filled("sepal length", "Check which of the labels the focus points to"),
+               filled("petal length", "Decide from the focus first and then check the other inputs")]
+    candidates, tally = propose(proposer([], [], choices), "fill_in", num_candidates=4)
+    assert candidates.predictors["predict"].instructions[1:] == (
+        f"{IRIS.instructions} Look closely at the petal length before you answer.",
+        f"{IRIS.instructions} Check which of setosa, versicolor and virginica the sepal length "
+        "points to.",
+        f"{IRIS.instructions} Decide from the petal length first and then check the other inputs.")
+    assert tally.rejected == {} and tally.skipped == 0
+
+    candidates, tally = propose(proposer([], [], choices[:1] * 3), "fill_in", num_candidates=4)
+    assert len(candidates.predictors["predict"].instructions) == 2
+    assert tally.rejected == {"repeat": 2} and tally.skipped == 2
+
+
+def test_a_fill_in_that_repeats_a_kept_candidate_leaves_the_slot_empty_in_auto():
+    repeat = filled("sepal length", "Pay most attention to the focus")
+    lm = proposer([GENERIC, GENERIC], ["1.", "1."], [repeat, repeat])
+    candidates, tally = propose(lm, "auto", num_candidates=3)
+    assert candidates.predictors["predict"].instructions[1:] == (
+        f"{IRIS.instructions} Pay most attention to the sepal length.",)
+    assert tally.rejected == {"generic": 4, "repeat": 1} and tally.skipped == 1
+
+
+def test_fill_in_choices_are_constrained_to_the_allowed_values():
+    reply = filled("Sepal Length (the longest)", "pay most attention to the focus.")
+    lm = proposer([], [], [reply], grammar=True)
+    candidates, _ = propose(lm, "fill_in", num_candidates=2)
+    assert candidates.predictors["predict"].instructions[1] == (
+        f"{IRIS.instructions} Pay most attention to the sepal length.")
+    grammar = lm.requests[0].grammar
+    assert '("petal length" | "sepal length")' in grammar
+    assert '"Tell the labels apart by the focus"' in grammar
+
+
+def test_fill_in_choices_fit_the_predictor():
+    one_input = Signature.parse("review -> summary", instructions="Summarize the review.")
+    lm = proposer([], [], [filled("review", "Pay most attention to the focus")], grammar=True)
+    grounding = Grounding(dataset_summary="", program_summary="", role="")
+    propose_candidates(lm, Summarizer(lm, one_input), {"predict": [()]}, {"predict": grounding},
+                       GroundingSources(), UpfrontProposals(form="fill_in"), 2, seed=0,
+                       display_progress=False)
+    grammar = lm.requests[0].grammar
+    assert '("review")' in grammar and "Pay most attention to the focus" in grammar
+    assert "labels" not in grammar and "other inputs" not in grammar
+
+
+def test_a_fill_in_names_the_labels_of_categorical_outputs_only():
+    demos = ({"question": "Is it wet?", "reasoning": "It rained.", "answer": "yes"},
+             {"question": "Is it dry?", "reasoning": "It rained.", "answer": "no"},
+             {"question": "Is it cold?", "reasoning": "It snowed.", "answer": "yes"})
+    grounding = Grounding(dataset_summary="", program_summary="", role="", demo_sets=(demos,))
+    lm = proposer([], [], [filled("question", "Tell the labels apart by the focus")])
+    text = propose_instruction(lm, ChainOfThought("question -> answer"), grounding,
+                               ProposalSettings(form="fill_in"), rollout=0)
+    assert text.endswith(" Tell no and yes apart by the question.")
+
+
+def test_a_fill_in_choice_outside_the_allowed_values_is_asked_again_then_unparseable():
+    retried = proposer([], [], ["stem length\nAdvice: Pay most attention to the focus",
+                                filled("petal length", "Pay most attention to the focus")])
+    candidates, tally = propose(retried, "fill_in", num_candidates=2)
+    assert candidates.predictors["predict"].instructions[1] == (
+        f"{IRIS.instructions} Pay most attention to the petal length.")
+    assert "field `focus`" in retried.requests[1].prompt and tally.rejected == {}
+
+    wrong = "petal length\nAdvice: Look at the stem"
+    lm = proposer([GENERIC], ["1."], [wrong, wrong])
+    candidates, tally = propose(lm, "auto", num_candidates=2)
+    assert candidates.predictors["predict"].instructions == (IRIS.instructions,)
+    assert tally.rejected == {"generic": 2, "unparseable": 1} and tally.skipped == 1
+    assert len(lm.requests) == 4  # the instruction, the guidance, the fill-in and its one retry
 
 
 def test_instruction_form_drops_rejected_proposals_without_asking_again():
@@ -150,6 +253,8 @@ def test_guidance_form_keeps_only_the_first_sentence_after_the_seed():
 def test_an_unknown_proposal_form_is_a_configuration_error():
     with pytest.raises(ConfigurationError, match="proposal_form must be one of"):
         MIPRO(lambda example, prediction: 1.0, proposal_form="poem")
+    fill_in = MIPRO(lambda example, prediction: 1.0, proposal_form="fill_in")
+    assert fill_in.plan.proposals.form == "fill_in"
 
 
 @pytest.mark.parametrize("name", ["opro", "mipro++_0shot"])

@@ -509,7 +509,7 @@ class Optimizer:
         upfront = predictors * (run.num_candidates - 1) if proposals else 0
         prompt = (4 * grounding.dataset_summary + (1 + predictors) * grounding.program_summary
                   + upfront + strategy.planned_proposals(run.schedule.num_trials, predictors))
-        reasks = upfront if proposals and proposals.form == "auto" else 0
+        reasks = 2 * upfront if proposals and proposals.form == "auto" else 0
         capped = f", capped by max_valset={self.max_valset}" if self.max_valset else ""
         self._say(
             f"Planned LM calls (before cache hits): about {bootstrap + search + selection + topup} task-LM "

@@ -32,9 +32,11 @@ class MIPRO(Optimizer):
     per predictor (its own plus proposals grounded in a dataset summary, a program summary,
     demos and a random tip from ``tips``; switch sources off with ``grounding``). Proposals
     that are generic, near-duplicates or drop a constraint of the seed instruction are
-    rejected; ``proposal_form`` ("auto", "instruction", "guidance") says whether the proposer
-    writes whole instructions, one sentence of guidance added to the seed instruction (for
-    tiny proposer models), or guidance only when an instruction was rejected. Credit: a
+    rejected; ``proposal_form`` ("auto", "instruction", "guidance", "fill_in") says whether
+    the proposer writes whole instructions, one sentence of guidance added to the seed
+    instruction (for tiny proposer models), the choices that fill in a fixed sentence added to
+    it (every candidate usable), or guidance only when an instruction was rejected and a
+    fill-in only when the guidance was rejected too. Credit: a
     TPE surrogate over every predictor's choices learned from minibatch scores
     (``credit_assignment="greedy"``: coordinate ascent). ``zero_shot=True`` is 0-shot MIPRO:
     instructions only; the final program keeps the demos it came with, and bootstrapped demos

@@ -26,9 +26,10 @@ class GroundingSources:
 NO_GROUNDING = GroundingSources(dataset_summary=False, program_summary=False, demos=False)
 
 
-ProposalForm = Literal["instruction", "guidance"]
-"""What a proposer writes: a whole new instruction, or one sentence of guidance that is added
-to the seed instruction (so the candidate keeps everything the seed states)."""
+ProposalForm = Literal["instruction", "guidance", "fill_in"]
+"""What a proposer writes: a whole new instruction, one sentence of guidance that is added to
+the seed instruction (so the candidate keeps everything the seed states), or the choices that
+fill in a fixed sentence added to the seed instruction."""
 
 
 @dataclass(frozen=True, kw_only=True)
