@@ -4,11 +4,11 @@ A proposal is rejected, with one of ``REJECT_REASONS``, when it
 
 - ``repeat``: is an instruction the predictor already has;
 - ``near_duplicate``: shares at least ``NEAR_DUPLICATE`` of its words (Jaccard) with one
-  (for the seed instruction with guidance added, the guidance is what is compared);
+  (for the seed instruction with guidance or a fill-in added, what is added is compared);
 - ``generic``: describes the module rather than the task: it shares no content word with the
   seed instruction, the field names and descriptions or the labels, or it names the machinery
   (signature, few-shot, demonstrations, module, ...) and shares fewer than two; for the seed
-  instruction with guidance added, the guidance is what is checked;
+  instruction with guidance or a fill-in added, what is added is what is checked;
 - ``missing_constraint``: leaves out a constraint the seed instruction states: a label the
   seed instruction names (an allowed value of a ``Literal`` or ``bool`` output, or of an
   output whose demos take few values), or a format rule (``FORMAT_RULE`` phrases such as "one
@@ -116,7 +116,7 @@ def rejection(text: str, constraints: SeedConstraints, kept: Sequence[str]) -> R
 
 
 def _is_guided(text: str, seed: str) -> bool:
-    """Whether ``text`` is the seed instruction with guidance added."""
+    """Whether ``text`` is the seed instruction with guidance (or a fill-in) added."""
     return text.startswith(seed) and bool(text[len(seed):].strip())
 
 
