@@ -1,7 +1,7 @@
 """The optimizer family compared at equal budget on the simulated landscape (minutes, no model).
 
-    python benchmarks/optimizer_family.py
-    python benchmarks/optimizer_family.py --seeds 0 1 2 3 4 --max-lm-calls 10000
+    python -m benchmarks.optimizer_family
+    python -m benchmarks.optimizer_family --seeds 0 1 2 3 4 --max-lm-calls 10000
 
 Every optimizer of ``mipro.optimize.OPTIMIZERS``, the greedy credit-assignment variants and
 ``mipro (random search)`` (MIPRO's candidates, every trial sampled at random) get the same
@@ -33,6 +33,8 @@ from mipro.optimize import OPTIMIZERS, MIPRO, BayesianBootstrap, BootstrapRandom
 from mipro.program import Example
 from mipro.testing import SimulatedProgram, exact_answer, make_examples
 from mipro.testing.landscape import LandscapeLM
+
+from benchmarks.paper.provenance import src_hash
 
 
 def random_search(metric: Metric, **options: Any) -> Optimizer:
@@ -150,7 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(render(rows, baseline))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     settings = {key: value for key, value in vars(args).items() if key != "out"}
-    args.out.write_text(json.dumps({"settings": settings, "unoptimized_test_score": baseline,
+    args.out.write_text(json.dumps({"src_hash": src_hash(), "settings": settings,
+                                    "unoptimized_test_score": baseline,
                                     "summary": rows, "runs": runs}, indent=2) + "\n")
     print(f"\nwrote {args.out}", file=sys.stderr)
     return 0
