@@ -44,15 +44,30 @@ def test_a_description_of_the_module_is_generic():
     assert rejection(on_task, constraints, [SENTIMENT.instructions]) is None
 
 
+IRIS_STR = Signature.parse("petal_length, sepal_length -> answer", instructions=IRIS.instructions)
+"""The iris signature with an untyped answer: the prompt does not list the species."""
+SPECIES = ("setosa", "versicolor", "virginica")
+
+
 def test_a_proposal_that_drops_a_label_the_seed_names_misses_a_constraint():
-    constraints = seed_constraints(IRIS)
-    assert constraints.labels == ("setosa", "versicolor", "virginica")
+    constraints = seed_constraints(IRIS_STR, SPECIES)  # the values the answer takes in the demos
+    assert constraints.labels == SPECIES
     kept = [IRIS.instructions]
     for dropped in ("Given the petal and sepal dimensions in cm, determine the color of the iris species.",
                     "From the petal length and width, predict the iris species: setosa, setosa, or virginica."):
         assert rejection(dropped, constraints, kept) == "missing_constraint"
     whole = "Compare petal and sepal sizes in cm to name the species: setosa, versicolor or virginica."
     assert rejection(whole, constraints, kept) is None
+
+
+def test_labels_a_typed_output_states_are_not_required():
+    """A Literal output's values are in every prompt and the only replies decoding allows: an
+    instruction that does not repeat them loses nothing."""
+    constraints = seed_constraints(IRIS, SPECIES)
+    assert constraints.labels == ()
+    shorter = "Given the petal and sepal dimensions in cm, determine the species of the iris."
+    assert rejection(shorter, constraints, [IRIS.instructions]) is None
+    assert rejection(GENERIC, constraints, [IRIS.instructions]) == "generic"  # still on task
 
 
 def test_labels_count_only_when_the_seed_instruction_names_them():
@@ -94,8 +109,8 @@ def test_guidance_added_to_the_seed_keeps_its_constraints_but_must_be_on_task():
 
 
 class Classifier(Module):
-    def __init__(self, lm):
-        self.predict = Predict(IRIS, lm=lm)
+    def __init__(self, lm, signature=IRIS):
+        self.predict = Predict(signature, lm=lm)
 
     def forward(self, **inputs):
         return self.predict(**inputs)
@@ -124,9 +139,10 @@ def filled(focus, advice):
     return f"{focus}\nAdvice: {advice}"
 
 
-def propose(lm, form, num_candidates):
+def propose(lm, form, num_candidates, signature=IRIS, demo_sets=((),)):
     grounding = Grounding(dataset_summary="", program_summary="", role="")
-    return propose_candidates(lm, Classifier(lm), {"predict": [()]}, {"predict": grounding},
+    return propose_candidates(lm, Classifier(lm, signature), {"predict": list(demo_sets)},
+                              {"predict": grounding},
                               GroundingSources(), UpfrontProposals(form=form), num_candidates,
                               seed=0, display_progress=False)
 
@@ -137,7 +153,10 @@ def test_rejected_proposals_are_counted_by_reason_and_asked_again_as_guidance_th
     lm = proposer([GENERIC, drops_label, good], ["Setosa has by far the shortest petals.",
                                                  "Use the module signature to answer."],
                   [filled("sepal length", "Pay most attention to the focus")])
-    candidates, tally = propose(lm, "auto", num_candidates=4)
+    # An untyped answer whose demos name the species: the seed's list of them is a constraint.
+    demos = tuple({"petal_length": "1.4", "sepal_length": "5.1", "answer": species} for species in SPECIES)
+    candidates, tally = propose(lm, "auto", num_candidates=4, signature=IRIS_STR,
+                                demo_sets=((), demos))
     instructions = candidates.predictors["predict"].instructions
     assert instructions == (IRIS.instructions,
                             f"{IRIS.instructions} Setosa has by far the shortest petals.",

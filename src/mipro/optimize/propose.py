@@ -15,13 +15,13 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Literal, get_args
+from typing import Literal
 
 from mipro.errors import ConfigurationError, ParseError
 from mipro.lm.base import LM
 from mipro.optimize.bootstrap import MAX_CATEGORIES
 from mipro.optimize.ground import ask, render_example
-from mipro.optimize.proposal_filter import rejection, seed_constraints
+from mipro.optimize.proposal_filter import literal_labels, rejection, seed_constraints
 from mipro.optimize.run.candidates import Candidates, DemoSet, PredictorCandidates
 from mipro.optimize.run.grounding import Grounding
 from mipro.optimize.run.proposals import (
@@ -35,7 +35,6 @@ from mipro.program import Module, Predict, sampling
 from mipro.program.predict import REASONING
 from mipro.progress import progress_bar
 from mipro.signatures import Field, Signature
-from mipro.signatures.types import is_literal
 
 TIPS: dict[str, str] = {
     "none": "",
@@ -283,9 +282,8 @@ MAX_GUIDANCE_CHARS = 300
 def _labels(predictor: Predict, demo_sets: Sequence[DemoSet]) -> tuple[str, ...]:
     """The labels of the predictor's categorical outputs: the values of its ``Literal``
     outputs, then those its other outputs take in the demo sets when they take few."""
-    typed = [str(value) for field in predictor.signature.output_fields
-             if is_literal(field.annotation) for value in get_args(field.annotation)]
-    return tuple(dict.fromkeys([*typed, *_demo_labels(predictor, demo_sets)]))
+    return tuple(dict.fromkeys([*literal_labels(predictor.signature),
+                                *_demo_labels(predictor, demo_sets)]))
 
 
 def _demo_labels(predictor: Predict, demo_sets: Sequence[DemoSet]) -> tuple[str, ...]:
