@@ -61,10 +61,11 @@ def analyze(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
                     for name, key in PROGRAMS.items() if key in record}
         rows.append({"label": record["label"], "task": task, "seed": record["seed"],
                      "src_hash": record["src_hash"][:12], "always_answers": programs})
-        ids = [str(result["id"]) for result in record[PROGRAMS["unoptimized"]]]
-        shares = Counter(labels[task][i] for i in ids)
-        entry = tasks.setdefault(task, {"label_shares": {k: v / len(ids) for k, v in sorted(shares.items())},
-                                        "best_test": 0.0})
+        if task not in tasks:  # every record of a task scores the same test examples
+            gold = [labels[task][str(result["id"])] for result in record[PROGRAMS["unoptimized"]]]
+            shares = {label: count / len(gold) for label, count in sorted(Counter(gold).items())}
+            tasks[task] = {"label_shares": shares, "best_test": 0.0}
+        entry = tasks[task]
         for key in PROGRAMS.values():
             if key in record:
                 scores = [result["score"] for result in record[key]]
