@@ -32,6 +32,7 @@ from mipro.optimize.select import best_full_evaluation
 from mipro.tasks import load_task
 
 from benchmarks.paper.provenance import src_hash
+from benchmarks.paper.stats import wilcoxon_p
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "search_quality"
@@ -103,6 +104,12 @@ def run_one(task_name: str, seed: int, args: argparse.Namespace, out: Path) -> d
     }
 
 
+def load_records(out: Path) -> list[dict[str, Any]]:
+    """The run records in ``out``'s label folders (not the summaries and analyses beside them)."""
+    records = (json.loads(path.read_text()) for path in sorted(out.glob("*/*.json")))
+    return [record for record in records if "label" in record and "task" in record]
+
+
 def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     """Mean test score, gap, calls and overlap per label and task, and over tasks."""
     summary: dict[str, Any] = {}
@@ -127,6 +134,30 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
                 "demo_overlap": _mean(overlaps) if overlaps else None,
             }
     return table
+
+
+def compare(records: list[dict[str, Any]], label: str, reference: str,
+            program: str = "test_examples_optimized") -> dict[str, Any]:
+    """``label``'s returned programs against ``reference``'s, per task and over all: the mean
+    per-example test difference and a two-sided Wilcoxon signed-rank p-value, paired by (seed,
+    test example) over the seeds both labels ran (``benchmarks.paper.stats.wilcoxon_p``)."""
+    by_run = {(r["label"], r["task"], r["seed"]): r for r in records}
+    differences: dict[str, list[float]] = {}
+    for (run_label, task, seed), record in sorted(by_run.items()):
+        other = by_run.get((reference, task, seed))
+        if run_label != label or other is None:
+            continue
+        theirs = {str(e["id"]): e["score"] for e in other["test_examples_optimized"]}
+        differences.setdefault(task, []).extend(
+            e["score"] - theirs[str(e["id"])] for e in record[program] if str(e["id"]) in theirs)
+    comparison: dict[str, Any] = {}
+    for task, values in [*sorted(differences.items()),
+                         ("all", [d for values in differences.values() for d in values])]:
+        if values:
+            p_value, note = wilcoxon_p(values, unit="examples")
+            comparison[task] = {"pairs": len(values), "mean_difference": _mean(values),
+                                "p_value": p_value, "note": note}
+    return comparison
 
 
 def _mean(values: Any) -> float:
@@ -156,9 +187,14 @@ def main(argv: Sequence[str] | None = None) -> None:
               f"{record['test_optimized']:.3f}, val best {record['val_best']:.3f}, "
               f"calls {record['lm_calls']}, overlap {record['demo_overlap']}, {record['seconds']} s",
               flush=True)
-    records = [json.loads(p.read_text()) for p in sorted(args.out.glob("*/*.json"))
-               if p.name != "summary.json"]
+    records = load_records(args.out)
     summary = summarize(records)
+    labels = {record["label"] for record in records}
+    if {"before", "after"} <= labels:
+        summary["after_vs_before"] = {
+            program: compare(records, "after", "before", key)
+            for program, key in (("returned", "test_examples_optimized"),
+                                 ("search_best", "test_examples_search_best"))}
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
     print(json.dumps(summary, indent=1))
 
