@@ -54,11 +54,11 @@ def held_out_differences(record: dict[str, Any], studies: Path) -> list[float] |
     return [c - r for c, r in zip(contender, reference)]
 
 
-def decisions(record: dict[str, Any], studies: Path,
+def decisions(record: dict[str, Any], differences: Sequence[float] | None,
               levels: Sequence[float] = LEVELS) -> dict[str, Any]:
-    """Per level, whether the run would return the search's best, its test score and the
-    held-out-minus-test gap of the returned program."""
-    differences = held_out_differences(record, studies)
+    """Per level, whether the run would return the search's best (given its per-example
+    held-out ``differences`` from the program as given; ``None``: nothing was tested), the
+    returned program's test score and its held-out-minus-test gap."""
     selection = record["selection"]
     seed = sub_seed(record["seed"], "selection")
     rows = {}
@@ -103,8 +103,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     analysis = {}
     for label in args.labels:
         folder = args.out / label
-        runs = [decisions(json.loads(path.read_text()), folder / "studies")
-                for path in sorted(folder.glob("*.json"))]
+        records = [json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))]
+        runs = [decisions(record, held_out_differences(record, folder / "studies"))
+                for record in records]
         analysis[label] = {"runs": runs, "summary": summarize(runs)}
         for level, row in analysis[label]["summary"].items():
             by_task = ", ".join(f"{task} {score:.3f}" for task, score in row["test_by_task"].items())
