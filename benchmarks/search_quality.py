@@ -129,6 +129,7 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
                                      for r in rows),
                 "val_best": _mean(r["val_best"] for r in rows),
                 "gap_val_minus_test": _mean(r["gap_val_minus_test"] for r in rows),
+                "gap_program_as_given": _as_given_gap(rows),
                 "task_lm_calls": _mean(r["lm_calls"].get("task_lm", 0) for r in rows),
                 "prompt_lm_calls": _mean(r["lm_calls"].get("prompt_lm", 0) for r in rows),
                 "demo_overlap": _mean(overlaps) if overlaps else None,
@@ -158,6 +159,15 @@ def compare(records: list[dict[str, Any]], label: str, reference: str,
             comparison[task] = {"pairs": len(values), "mean_difference": _mean(values),
                                 "p_value": p_value, "note": note}
     return comparison
+
+
+def _as_given_gap(rows: list[dict[str, Any]]) -> float | None:
+    """The mean held-out-minus-test gap of the program as given, which no selection chose, so
+    the gap of an unbiased estimate: how far the selection examples and the test set differ
+    (``None`` for records without a selection)."""
+    gaps = [r["selection"]["baseline_holdout_score"] - r["test_unoptimized"]
+            for r in rows if r.get("selection")]
+    return _mean(gaps) if gaps else None
 
 
 def _mean(values: Any) -> float:
