@@ -28,6 +28,7 @@ import mipro
 from mipro.evaluate import Evaluate
 from mipro.lm.cache import SQLiteCache
 from mipro.optimize.run.candidates import build_program
+from mipro.optimize.run.study import RunStudy
 from mipro.optimize.select import best_full_evaluation
 from mipro.tasks import load_task
 
@@ -86,7 +87,7 @@ def run_one(task_name: str, seed: int, args: argparse.Namespace, out: Path) -> d
     search_best = best_full_evaluation(result.full_evaluations).configuration
     unselected = evaluate(build_program(task.make_program(), result.candidates, search_best))
     cache.close()
-    return {
+    record = {
         "label": args.label, "task": task_name, "seed": seed, "src_hash": src_hash(),
         "lm": lm.model_id, "sizes": {"train": len(trainset), "val": len(valset), "test": len(testset)},
         "val_baseline": result.baseline_score, "val_best": result.best_score,
@@ -102,6 +103,25 @@ def run_one(task_name: str, seed: int, args: argparse.Namespace, out: Path) -> d
         "test_examples_optimized": per_example(after),
         "test_examples_search_best": per_example(unselected),
     }
+    record["held_out_scores"] = held_out_scores(record, out / "studies")
+    return record
+
+
+def held_out_scores(record: dict[str, Any], studies: Path) -> dict[str, list[float]] | None:
+    """The per-example scores, on the selection's examples, of the program as given and of the
+    first configuration selection tested (the search's best), read from the run's study in
+    ``studies``; ``None`` when selection tested no configuration."""
+    selection = record.get("selection")
+    if not selection or not selection["contenders"]:
+        return None
+    run = f"{record['task']}-{record['seed']}"
+    study = RunStudy.open_existing(run, f"sqlite:///{studies / f'{run}.db'}")
+    candidates = study.load_candidates()
+    as_given = study.holdout_scores(candidates.baseline()) if candidates else None
+    search_best = study.holdout_scores(selection["contenders"][0]["configuration"])
+    if as_given is None or search_best is None:
+        raise ValueError(f"the study of {run} lacks the held-out scores its record names")
+    return {"as_given": list(as_given), "search_best": list(search_best)}
 
 
 def load_records(out: Path) -> list[dict[str, Any]]:

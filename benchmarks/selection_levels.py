@@ -2,10 +2,11 @@
 
 Selection keeps the program as given unless the search's best configuration beats it on the
 held-out examples with the stated confidence (``selection_confidence``, 0.9 by default;
-``mipro.optimize.select``). Its per-example held-out scores are stored in each run's study,
-so the decision at any other level can be recomputed without an LM call: the lower bound of
-the paired difference at that level, with the same sign patterns selection used. This reads
-the records of ``benchmarks/search_quality.py`` and their studies and gives, per level, the
+``mipro.optimize.select``). Each search-quality record holds the per-example scores selection
+compared (``held_out_scores``), so the decision at any other level can be recomputed without
+an LM call: the lower bound of the paired difference at that level, with the same sign
+patterns selection used. This reads the records of ``benchmarks/search_quality.py`` and gives,
+per level, the
 test score of the program each run would have returned (the search's best when its bound is
 above 0, else the program as given), how many runs keep the program as given, and the
 held-out-minus-test gap of the returned program.
@@ -27,7 +28,6 @@ from typing import Any
 
 from mipro.optimize.confidence import paired_lower_bound
 from mipro.optimize.run.seeds import sub_seed
-from mipro.optimize.run.study import RunStudy
 
 from benchmarks.search_quality import DEFAULT_OUT
 
@@ -36,22 +36,17 @@ LEVELS = (0.95, 0.9, 0.84, 0.8, 0.75, 0.5)
 error below the mean difference); 0.5 keeps any configuration that scored higher."""
 
 
-def held_out_differences(record: dict[str, Any], studies: Path) -> list[float] | None:
+def held_out_differences(record: dict[str, Any]) -> list[float] | None:
     """The search's best configuration's per-example held-out score minus the program as
-    given's, from the run's study; ``None`` when selection tested no configuration."""
-    selection = record.get("selection")
-    if not selection or not selection["contenders"]:
+    given's (the record's ``held_out_scores``); ``None`` when selection tested no
+    configuration."""
+    if "held_out_scores" not in record:
+        raise ValueError(f"the record of {record['task']} seed {record['seed']} has no "
+                         "held_out_scores: rerun it with the current benchmarks/search_quality.py")
+    scores = record["held_out_scores"]
+    if scores is None:
         return None
-    run = f"{record['task']}-{record['seed']}"
-    study = RunStudy.open_existing(run, f"sqlite:///{studies / f'{run}.db'}")
-    candidates = study.load_candidates()
-    if candidates is None:
-        raise ValueError(f"the study of {run} holds no candidates")
-    reference = study.holdout_scores(candidates.baseline())
-    contender = study.holdout_scores(selection["contenders"][0]["configuration"])
-    if reference is None or contender is None:
-        raise ValueError(f"the study of {run} lacks the held-out scores its record names")
-    return [c - r for c, r in zip(contender, reference)]
+    return [c - r for c, r in zip(scores["search_best"], scores["as_given"])]
 
 
 def decisions(record: dict[str, Any], differences: Sequence[float] | None,
@@ -104,8 +99,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     for label in args.labels:
         folder = args.out / label
         records = [json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))]
-        runs = [decisions(record, held_out_differences(record, folder / "studies"))
-                for record in records]
+        runs = [decisions(record, held_out_differences(record)) for record in records]
         analysis[label] = {"runs": runs, "summary": summarize(runs)}
         for level, row in analysis[label]["summary"].items():
             by_task = ", ".join(f"{task} {score:.3f}" for task, score in row["test_by_task"].items())

@@ -4,7 +4,7 @@ selection's decision at other confidence levels."""
 import pytest
 
 from benchmarks.search_quality import compare
-from benchmarks.selection_levels import decisions, summarize
+from benchmarks.selection_levels import decisions, held_out_differences, summarize
 
 
 def _record(label, task, seed, scores, search_best=None):
@@ -56,3 +56,12 @@ def test_summary_counts_runs_kept_as_given_per_level():
     summary = summarize(runs, levels=(0.9, 0.5))
     assert summary["0.9"]["kept_as_given"] == 1 and summary["0.9"]["test"] == pytest.approx(0.45)
     assert summary["0.5"]["runs"] == 2 and summary["0.5"]["test_by_task"] == {"iris": pytest.approx(0.45)}
+
+
+def test_held_out_differences_come_from_the_record_and_a_record_without_them_is_named():
+    record = {**_selection_record(3), "held_out_scores": {"as_given": [1.0, 0.0, 0.0],
+                                                          "search_best": [1.0, 1.0, 0.0]}}
+    assert held_out_differences(record) == [0.0, 1.0, 0.0]
+    assert held_out_differences({**record, "held_out_scores": None}) is None
+    with pytest.raises(ValueError, match="iris seed 3 has no held_out_scores"):
+        held_out_differences(_selection_record(3))
