@@ -6,10 +6,9 @@ held-out examples with the stated confidence (``selection_confidence``, 0.9 by d
 compared (``held_out_scores``), so the decision at any other level can be recomputed without
 an LM call: the lower bound of the paired difference at that level, with the same sign
 patterns selection used. This reads the records of ``benchmarks/search_quality.py`` and gives,
-per level, the
-test score of the program each run would have returned (the search's best when its bound is
-above 0, else the program as given), how many runs keep the program as given, and the
-held-out-minus-test gap of the returned program.
+per level, the test score of the program each run would have returned (the search's best
+when its bound is above 0, else the program as given), how many runs keep the program as
+given, and the held-out-minus-test gap of the returned program.
 
 A level chosen on these figures is chosen on the test sets; to check a level, choose it
 first and read it on seeds that did not inform the choice (``--labels`` and ``--out``).
@@ -23,13 +22,14 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Sequence
+from statistics import fmean
 from pathlib import Path
 from typing import Any
 
 from mipro.optimize.confidence import paired_lower_bound
 from mipro.optimize.run.seeds import sub_seed
 
-from benchmarks.search_quality import DEFAULT_OUT
+from benchmarks.search_quality import DEFAULT_OUT, load_records
 
 LEVELS = (0.95, 0.9, 0.84, 0.8, 0.75, 0.5)
 """0.9 is the default; 0.84 is the one-standard-error rule (a one-sided bound one standard
@@ -76,17 +76,13 @@ def summarize(runs: Sequence[dict[str, Any]], levels: Sequence[float] = LEVELS) 
         for run in runs:
             tasks.setdefault(run["task"], []).append(run["levels"][level]["test"])
         summary[level] = {
-            "test": _mean([run["levels"][level]["test"] for run in runs]),
-            "test_by_task": {task: _mean(scores) for task, scores in sorted(tasks.items())},
-            "gap": _mean([run["levels"][level]["gap"] for run in runs]),
+            "test": fmean([run["levels"][level]["test"] for run in runs]),
+            "test_by_task": {task: fmean(scores) for task, scores in sorted(tasks.items())},
+            "gap": fmean([run["levels"][level]["gap"] for run in runs]),
             "kept_as_given": sum(not run["levels"][level]["returns_search_best"] for run in runs),
             "runs": len(runs),
         }
     return summary
-
-
-def _mean(values: Sequence[float]) -> float:
-    return sum(values) / len(values)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -97,8 +93,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     analysis = {}
     for label in args.labels:
-        folder = args.out / label
-        records = [json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))]
+        records = [record for record in load_records(args.out) if record["label"] == label]
         runs = [decisions(record, held_out_differences(record)) for record in records]
         analysis[label] = {"runs": runs, "summary": summarize(runs)}
         for level, row in analysis[label]["summary"].items():
