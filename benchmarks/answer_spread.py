@@ -26,7 +26,7 @@ from typing import Any
 from mipro.program.predict import REASONING
 from mipro.tasks import load_task
 
-from benchmarks.search_quality import DEFAULT_OUT
+from benchmarks.search_quality import DEFAULT_OUT, load_records
 
 PROGRAMS = {"unoptimized": "test_examples_unoptimized", "optimized": "test_examples_optimized",
             "search_best": "test_examples_search_best"}
@@ -80,8 +80,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="the search-quality results folder (one sub-folder per label)")
     parser.add_argument("--labels", nargs="+", default=["before", "after"])
     args = parser.parse_args(argv)
-    records = [json.loads(path.read_text()) for label in args.labels
-               for path in sorted((args.out / label).glob("*.json"))]
+    records = [record for label in args.labels for record in load_records(args.out)
+               if record["label"] == label]
     analysis = analyze(records)
     for row in analysis["records"]:
         said = ", ".join(f"{name} {label or 'varies'}" for name, label in row["always_answers"].items())
