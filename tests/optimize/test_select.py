@@ -85,8 +85,8 @@ def test_keeps_the_program_as_given_when_candidates_are_within_noise(tmp_path):
             assert result.best_configuration == result.candidates.baseline()
             assert result.best_score == result.baseline_score
             assert result.selection.reason.startswith("kept the program as given")
-    # At 90% confidence, a candidate that is no better wins at most 1 run in 10.
-    assert kept >= len(SEEDS) - 1
+    # At the default 84% confidence, a candidate that is no better wins about 1 run in 6.
+    assert kept >= len(SEEDS) - 2
     # The search's own best score shows the winner's curse; the held-out score does not.
     assert statistics.mean(searched) > 0.49 + 0.08
     assert abs(statistics.mean(reported) - 0.49) < 0.06
@@ -102,7 +102,7 @@ def test_picks_a_candidate_that_is_clearly_better(tmp_path):
         assert result.best_configuration == winner.configuration != result.candidates.baseline()
         assert winner.lower_bound > 0 and winner.holdout_score > selection.baseline_holdout_score
         assert winner.lower_bound == max(c.lower_bound for c in selection.contenders)
-        assert selection.reason.startswith("chose ") and "at 90% confidence" in selection.reason
+        assert selection.reason.startswith("chose ") and "at 84% confidence" in selection.reason
         assert result.best_score == winner.holdout_score > result.baseline_score + 0.2
 
 
@@ -122,7 +122,7 @@ def test_reported_score_and_interval_come_from_examples_no_minibatch_used(tmp_pa
     scores = [r.score for dataset, ids in ((VAL, sorted(holdout)), (TRAIN, train_ids))
               for r in Evaluate(dataset, exact_answer, lm=lm, display_progress=False)(program, ids=ids).results]
     assert result.best_score == sum(scores) / len(scores)
-    assert result.selection.score_interval == wilson_interval(result.best_score, len(scores), 0.9)
+    assert result.selection.score_interval == wilson_interval(result.best_score, len(scores), 0.84)
     low, high = result.selection.score_interval
     assert low < result.best_score < high
 
@@ -135,7 +135,7 @@ def test_the_output_says_what_was_chosen_and_why(tmp_path, capsys):
     train = len(optimizer.result.selection.train_ids)
     assert f"Selection on 30 held-out validation and {train} unseen training examples" in output
     assert "Kept the program as given" in output or "it beats the program as given" in output
-    assert "Held-out score of the chosen program" in output and "90% interval" in output
+    assert "Held-out score of the chosen program" in output and "84% interval" in output
 
 
 def test_held_out_scores_are_stored_and_never_scored_again(tmp_path):

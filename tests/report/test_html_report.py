@@ -96,8 +96,8 @@ def test_the_report_states_the_selection_decision_and_its_confidence(finished_ru
     selection = optimizer.result.selection
     low, high = selection.score_interval
     assert (f"<p id='selection-decision'>On the {selection.examples.describe()}, at "
-            f"90% confidence: {html.escape(selection.reason)}. The chosen program scores "
-            f"{selection.chosen_score:.3f} on them (90% interval {low:.3f} to {high:.3f}).</p>"
+            f"84% confidence: {html.escape(selection.reason)}. The chosen program scores "
+            f"{selection.chosen_score:.3f} on them (84% interval {low:.3f} to {high:.3f}).</p>"
             ) in page
     for contender in selection.contenders:
         better, worse, tied = run.against_baseline(contender.configuration)

@@ -151,7 +151,7 @@ def test_show_prints_the_winner_against_the_original(finished_run):
         assert options.instructions[result.best_configuration[f"{predictor}.instruction"]] in text
     assert f"optuna-dashboard {storage}" in text
     selection = result.selection
-    assert f"Selection at 90% confidence: {selection.reason}" in text
+    assert f"Selection at 84% confidence: {selection.reason}" in text
     assert f"Held-out comparison ({selection.examples.size} examples)" in text
     run = load_run(name, storage)
     for contender in selection.contenders:

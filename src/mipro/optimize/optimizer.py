@@ -165,7 +165,7 @@ class Optimizer:
         seed: int = 0,
         holdout_fraction: float = 0.5,
         selection_configurations: int = 1,
-        selection_confidence: float = 0.9,
+        selection_confidence: float = 0.84,
         selection_examples: int = 100,
         max_lm_calls: int | None = None,
         max_valset: int | None = None,

@@ -51,9 +51,11 @@ class SelectionSettings:
     order of search score, each only after the ones before it beat the program as given
     (fixed-sequence testing). With more than one, the held-out examples also choose among
     them (the highest lower bound wins), and the reported score becomes optimistic."""
-    confidence: float = 0.9
+    confidence: float = 0.84
     """How sure selection must be that a configuration beats the program as given; also the
-    level of the reported score interval."""
+    level of the reported score interval. The default, 0.84, is the one-standard-error rule:
+    the gain must exceed about one standard error of the paired difference
+    (docs/selection.md, "Other confidence levels")."""
     examples: int = 100
     """How many examples selection compares on, at most: the held-out validation examples, then
     training examples no LM was shown during the run up to this number (0: validation only)."""
