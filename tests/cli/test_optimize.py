@@ -26,13 +26,15 @@ def test_summary_goes_to_stdout_and_progress_to_stderr(task_file, capsys):
     assert "Planned LM calls" not in out and "Trial" not in out
     lines = out.splitlines()
     assert lines[0] == "Run task-mipro-seed0: 6 trials, 3 full evaluations"
-    assert re.fullmatch(r"Validation score \d\.\d{3} \(unoptimized \d\.\d{3}\) on 20 held-out "
-                        r"examples, 84% interval \d\.\d{3} to \d\.\d{3}", lines[1])
+    selection = load_run("task-mipro-seed0").result.selection
+    assert re.fullmatch(r"Validation score \d\.\d{3} \(unoptimized \d\.\d{3}\) on the 20 held-out "
+                        rf"validation and {len(selection.train_ids)} unseen training examples, "
+                        r"84% interval \d\.\d{3} to \d\.\d{3}", lines[1])
+    assert selection.train_ids
     assert lines[2].startswith("Held-out test score (40 examples): ")
     assert lines[3].startswith("Outcome: kept ")
     assert lines[3].endswith("; 0 proposals skipped; failed examples: 0 in the winner's "
                              "validation run, 0 / 0 in the test runs before / after")
-    selection = load_run("task-mipro-seed0").result.selection
     assert lines[4] == f"Selection at 84% confidence: {selection.reason}"
     assert re.fullmatch(r"LM calls per stage: bootstrap \d+, ground \d+, propose \d+, "
                         r"search \d+, select \d+", lines[5])

@@ -150,6 +150,7 @@ def _outcome(result: OptimizationResult) -> dict[str, Any]:
                        "confidence": selection.confidence if selection else None,
                        "held_out_examples": len(selection.holdout_ids) if selection else 0,
                        "unseen_train_examples": len(selection.train_ids) if selection else 0,
+                       "examples": selection.examples.describe() if selection else None,
                        "failed_examples": winner.num_failed if winner else None},
         "kept_original": all(index == 0 for index in result.best_configuration.values()),
         "selection": _plain(selection.as_dict()) if selection else None,
@@ -185,8 +186,8 @@ def _summary_text(summary: dict[str, Any]) -> str:
         low, high = validation["interval"] or (None, None)
         level = f"{validation['confidence']:.0%} " if validation["confidence"] else ""
         lines.append(f"Validation score {validation['best']:.3f} (unoptimized "
-                     f"{_format(validation['unoptimized'])}) on {validation['held_out_examples']} "
-                     f"held-out examples, {level}interval {_format(low)} to {_format(high)}")
+                     f"{_format(validation['unoptimized'])}) on the {validation['examples']}, "
+                     f"{level}interval {_format(low)} to {_format(high)}")
     if "test" in summary:
         test = summary["test"]
         lines.append(f"Held-out test score ({test['examples']} examples): "
