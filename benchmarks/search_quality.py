@@ -204,10 +204,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--max-val", type=int, default=60)
     parser.add_argument("--max-test", type=int, default=100)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--summary-only", action="store_true",
+                        help="run nothing: rewrite summary.json from the records in --out")
     args = parser.parse_args(argv)
     out = args.out / args.label
     (out / "studies").mkdir(parents=True, exist_ok=True)
-    for task_name, seed in itertools.product(args.tasks, args.seeds):
+    runs = [] if args.summary_only else itertools.product(args.tasks, args.seeds)
+    for task_name, seed in runs:
         path = out / f"{task_name}-{seed}.json"
         if path.exists() and json.loads(path.read_text())["src_hash"] == src_hash():
             continue

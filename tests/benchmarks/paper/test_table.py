@@ -199,10 +199,20 @@ def test_without_mipro_runs_the_baseline_section_says_so():
     ([0.1, 0.2, 0.3, 0.05, 0.15, 0.25], 0.03125),
     ([0.1, -0.2, 0.3], 0.75),
     ([0.1, 0.0, 0.2], 0.5),  # the zero is dropped: 2 non-zero pairs
+    ([1.0, 1.0] + [0.0] * 298, 0.5),  # many zeros do not make 2 wins significant
+    ([1.0] * 8 + [-1.0] * 2, 0.109375),  # all ranks tied: the exact sign test
+    ([-1.0] + [0.0] * 5, 1.0),
 ])
 def test_wilcoxon_p_values(differences, expected):
     p_value, _ = wilcoxon_p(differences)
     assert p_value == pytest.approx(expected)
+
+
+def test_wilcoxon_p_of_many_tied_differences_is_the_sign_test():
+    """40 examples won and 29 lost by one point each: the exact two-sided sign test gives
+    0.228; the normal approximation of the signed-rank test gave 0.185."""
+    p_value, note = wilcoxon_p([1.0] * 40 + [-1.0] * 29 + [0.0] * 31, unit="examples")
+    assert p_value == pytest.approx(0.2284, abs=0.01) and note == ""
 
 
 def test_too_few_pairs_give_no_p_value():
