@@ -8,7 +8,8 @@ to ``--out`` with the test score and per-example results, the reported validatio
 final program was chosen (``selection``), the test score of the search's best configuration
 (``test_search_best``: what the optimizer would return without selection, with per-example
 results), the proposals the filter rejected, the LM calls, the demo-set overlap and the hash
-of the ``src/`` tree it ran with; finished records of the same
+of the ``src/`` tree it ran with (and, with ``--resample``, on splits drawn afresh for each seed:
+``benchmarks/resample.py``); finished records of the same
 ``src/`` hash are skipped, so the command resumes. A summary table (``summary.json``) compares each label (``--label``, e.g. "before" and "after").
 
     python -m benchmarks.search_quality --label after --tasks iris scone wine breast_cancer
@@ -34,6 +35,7 @@ from mipro.tasks import load_task
 
 from benchmarks.paper.provenance import src_hash
 from benchmarks.paper.stats import wilcoxon_p
+from benchmarks.resample import resampled_splits
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "search_quality"
@@ -70,8 +72,12 @@ def per_example(evaluation: Any) -> list[dict[str, Any]]:
 
 def run_one(task_name: str, seed: int, args: argparse.Namespace, out: Path) -> dict[str, Any]:
     task = load_task(task_name)
-    trainset, valset = task.trainset[:args.max_train], task.valset[:args.max_val]
-    testset = task.testset[:args.max_test]
+    if args.resample:
+        trainset, valset, testset = resampled_splits(task, seed, args.max_train, args.max_val,
+                                                     args.max_test)
+    else:
+        trainset, valset = task.trainset[:args.max_train], task.valset[:args.max_val]
+        testset = task.testset[:args.max_test]
     cache = SQLiteCache(out / "cache" / f"{task_name}-{seed}.sqlite")
     lm = mipro.LocalLM(cache=cache)
     optimizer = mipro.MIPRO(
@@ -90,6 +96,7 @@ def run_one(task_name: str, seed: int, args: argparse.Namespace, out: Path) -> d
     record = {
         "label": args.label, "task": task_name, "seed": seed, "src_hash": src_hash(),
         "lm": lm.model_id, "sizes": {"train": len(trainset), "val": len(valset), "test": len(testset)},
+        "splits": "resampled" if args.resample else "built-in",
         "val_baseline": result.baseline_score, "val_best": result.best_score,
         "test_unoptimized": before.score, "test_optimized": after.score,
         "gap_val_minus_test": result.best_score - after.score,
@@ -204,6 +211,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--max-val", type=int, default=60)
     parser.add_argument("--max-test", type=int, default=100)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--resample", action="store_true",
+                        help="draw each seed's train/val/test afresh from the task's examples "
+                             "(benchmarks/resample.py) instead of the task's fixed split")
     parser.add_argument("--summary-only", action="store_true",
                         help="run nothing: rewrite summary.json from the records in --out")
     args = parser.parse_args(argv)

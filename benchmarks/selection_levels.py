@@ -1,7 +1,7 @@
 """Selection levels: what the search-quality runs would have returned at other confidences.
 
 Selection keeps the program as given unless the search's best configuration beats it on the
-held-out examples with the stated confidence (``selection_confidence``, 0.9 by default;
+held-out examples with the stated confidence (``selection_confidence``, 0.84 by default;
 ``mipro.optimize.select``). Each search-quality record holds the per-example scores selection
 compared (``held_out_scores``), so the decision at any other level can be recomputed without
 an LM call: the lower bound of the paired difference at that level, with the same sign
@@ -32,8 +32,9 @@ from mipro.optimize.run.seeds import sub_seed
 from benchmarks.search_quality import DEFAULT_OUT, load_records
 
 LEVELS = (0.95, 0.9, 0.84, 0.8, 0.75, 0.5)
-"""0.9 is the default; 0.84 is the one-standard-error rule (a one-sided bound one standard
-error below the mean difference); 0.5 keeps any configuration that scored higher."""
+"""0.84, the default, is the one-standard-error rule (a one-sided bound one standard error
+below the mean difference); 0.9 was the default until src 021355f701c9; 0.5 keeps any
+configuration that scored higher."""
 
 
 def held_out_differences(record: dict[str, Any]) -> list[float] | None:
